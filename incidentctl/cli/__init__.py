@@ -1,0 +1,134 @@
+"""The command line: parse, call the core, print. Only this package imports click."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from .. import __version__
+from ..errors import IncidentctlError
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
+    from ..store import IncidentRepo
+
+F = TypeVar("F", bound=Callable[..., Any])
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class State:
+    """What the group passes down: where the repository is, opened on first use."""
+
+    def __init__(self, repo_path: Path | None):
+        self.repo_path = repo_path
+        self._repo: IncidentRepo | None = None
+
+    def repo(self) -> IncidentRepo:
+        if self._repo is None:
+            from ..store import IncidentRepo
+
+            self._repo = IncidentRepo.open(self.repo_path)
+        return self._repo
+
+
+def handle_errors(func: F) -> F:
+    """Turn a user-facing error into one line on stderr and exit 1."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except IncidentctlError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def colour_enabled() -> bool:
+    return "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+def style(text: str, **kwargs: Any) -> str:
+    """click.style, unless NO_COLOR is set or stdout is not a terminal."""
+    return click.style(text, **kwargs) if colour_enabled() else text
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def complete_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Shell completion for incident IDs (by file name: cheap, no parsing)."""
+    from click.shell_completion import CompletionItem
+
+    try:
+        from ..store import IncidentRepo
+
+        repo_opt = ctx.find_root().params.get("repo")
+        repo = IncidentRepo.open(Path(repo_opt) if repo_opt else None)
+        ids = [ident for ident, _ in repo.files()]
+    except Exception:  # completion must never break the shell
+        return []
+    return [CompletionItem(i) for i in ids if incomplete.lower() in i.lower()]
+
+
+def id_argument(func: F) -> F:
+    return click.argument("incident_id", metavar="ID", shell_complete=complete_ids)(func)
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(func)
+
+
+def no_commit_option(func: F) -> F:
+    return click.option(
+        "--no-commit", is_flag=True, help="Write the file only; make no git commit."
+    )(func)
+
+
+def commit_note(sha: str | None) -> str:
+    return f"commit {sha[:10]}" if sha else "not committed (--no-commit)"
+
+
+@click.group(
+    context_settings=CONTEXT,
+    epilog="Run `incidentctl COMMAND -h` for a command's options. "
+    "Docs: the README of the incidentctl repository.",
+)
+@click.option(
+    "--repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="INCIDENTCTL_REPO",
+    help="The incident repository (default: the git repository around the current folder).",
+)
+@click.version_option(__version__, "--version", prog_name="incidentctl", message="%(prog)s %(version)s")
+@click.pass_context
+def cli(ctx: click.Context, repo: Path | None) -> None:
+    """Incidents as code: one Markdown file per incident, one git commit per change.
+
+    \b
+    A typical incident:
+      incidentctl open "API returning 500s" --severity SEV-2 --service api
+      incidentctl log 4f2k "Rolled back deploy 1234" --kind action
+      incidentctl status 4f2k resolved -m "Error rate back to baseline"
+    """
+    ctx.obj = State(repo)
+
+
+def _register() -> None:
+    from . import incident, read, repo
+
+    for module in (incident, read, repo):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()

@@ -1,0 +1,256 @@
+"""Commands that change one incident: open, log, status, severity, assign, edit."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from typing import Any
+
+import click
+
+from . import (
+    State,
+    commit_note,
+    emit_json,
+    handle_errors,
+    id_argument,
+    json_option,
+    no_commit_option,
+    style,
+)
+
+SEVERITY_HELP = "SEV-1..SEV-4 (also 1..4, P0..P3, critical/high/medium/low)."
+ENTRY_KINDS = ["note", "decision", "action", "comms"]
+
+
+def _time(value: str | None, what: str) -> datetime | None:
+    from ..timeutil import parse_time
+
+    return parse_time(value, what=what) if value is not None else None
+
+
+def _report(change: Any, as_json: bool = False) -> None:
+    if as_json:
+        emit_json({"id": change.id, "path": change.path, "commit": change.commit,
+                   "change": change.subject, **change.extra})
+        return
+    click.echo(f"{style(change.id, bold=True)}: {change.subject} ({commit_note(change.commit)})")
+
+
+@click.command("open")
+@click.argument("title", required=False)
+@click.option("--severity", "-s", "severity", help=SEVERITY_HELP)
+@click.option(
+    "--type", "-t", "kind",
+    type=click.Choice(["outage", "security", "performance", "data", "integration"]),
+    help="The kind of incident; picks the checklist.  [default: outage]",
+)
+@click.option(
+    "--env", "-e", "environment",
+    type=click.Choice(["production", "staging", "development"]),
+    help="Where it happens.  [default: production]",
+)
+@click.option("--service", "services", multiple=True, help="An affected service (repeatable).")
+@click.option("--commander", "-c", help="Incident Commander (default: on-call, else you).")
+@click.option("--summary", help="The first summary: what is happening, who is affected.")
+@click.option("--detected-at", help="When it was detected (RFC 3339 with offset, or '15m').")
+@click.option("--started-at", help="When impact started (RFC 3339 with offset, or '1h').")
+@no_commit_option
+@json_option
+@click.pass_obj
+@handle_errors
+def open_(
+    state: State,
+    title: str | None,
+    severity: str | None,
+    kind: str | None,
+    environment: str | None,
+    services: tuple[str, ...],
+    commander: str | None,
+    summary: str | None,
+    detected_at: str | None,
+    started_at: str | None,
+    no_commit: bool,
+    as_json: bool,
+) -> None:
+    """Open an incident: create its file and commit it.
+
+    In a terminal, asks for anything missing (title, severity, symptoms); with no
+    terminal it never waits and uses the configured default severity (SEV-3).
+    """
+    repo = state.repo()
+    interactive = sys.stdin.isatty() and not as_json
+    if title is None:
+        if not interactive:
+            raise click.UsageError("give the incident a TITLE, e.g. incidentctl open \"API 500s\"")
+        title = click.prompt("Title (what is broken, as users see it)")
+    if severity is None and interactive:
+        for name, policy in repo.config.severities.items():
+            click.echo(f"  {name}: {policy.description} (respond {policy.response})", err=True)
+        severity = click.prompt("Severity", default=repo.config.default_severity)
+        if summary is None:
+            summary = click.prompt("Symptoms (optional)", default="", show_default=False) or None
+    change = repo.new(
+        title,
+        severity=severity,
+        type=kind,
+        environment=environment,
+        services=services,
+        commander=commander,
+        summary=summary,
+        detected_at=_time(detected_at, "--detected-at"),
+        started_at=_time(started_at, "--started-at"),
+        commit=not no_commit,
+    )
+    if as_json:
+        emit_json({"id": change.id, "path": change.path, "commit": change.commit, **change.extra})
+        return
+    policy = repo.config.severities[change.extra["severity"]]
+    click.echo(
+        f"Opened {style(change.id, bold=True)} "
+        f"({style(change.extra['severity'], fg='red', bold=True)}, {change.extra['status']})"
+    )
+    click.echo(f"  {change.path}")
+    click.echo(
+        f"  Commander: {change.extra['commander']} · respond {policy.response} · "
+        f"update every {policy.update_every}"
+    )
+    click.echo(f"  {commit_note(change.commit)}")
+
+
+@click.command("log")
+@id_argument
+@click.argument("text")
+@click.option("--at", help="When it happened (RFC 3339 with offset, or '10m' ago).  [default: now]")
+@click.option("--kind", "-k", type=click.Choice(ENTRY_KINDS), default="note", show_default=True)
+@no_commit_option
+@json_option
+@click.pass_obj
+@handle_errors
+def log(
+    state: State,
+    incident_id: str,
+    text: str,
+    at: str | None,
+    kind: str,
+    no_commit: bool,
+    as_json: bool,
+) -> None:
+    """Append a timeline entry (kept in time order)."""
+    change = state.repo().append(
+        incident_id, text, kind=kind, at=_time(at, "--at"), commit=not no_commit
+    )
+    _report(change, as_json)
+
+
+@click.command("status")
+@id_argument
+@click.argument("status", metavar="STATUS")
+@click.option("--message", "-m", help="Why: goes into the timeline entry.")
+@click.option("--at", help="When it happened (RFC 3339 with offset, or '10m' ago).  [default: now]")
+@no_commit_option
+@json_option
+@click.pass_obj
+@handle_errors
+def status(
+    state: State,
+    incident_id: str,
+    status: str,
+    message: str | None,
+    at: str | None,
+    no_commit: bool,
+    as_json: bool,
+) -> None:
+    """Change status: triage, investigating, identified, monitoring, resolved, closed, cancelled.
+
+    Any forward move is allowed; resolved -> an earlier status reopens.
+    """
+    change = state.repo().transition(
+        incident_id, status, message=message, at=_time(at, "--at"), commit=not no_commit
+    )
+    _report(change, as_json)
+
+
+@click.command("severity")
+@id_argument
+@click.argument("severity", metavar="SEV")
+@click.option("--message", "-m", "reason", help="Why: goes into the timeline entry.")
+@no_commit_option
+@json_option
+@click.pass_obj
+@handle_errors
+def severity(
+    state: State, incident_id: str, severity: str, reason: str | None, no_commit: bool, as_json: bool
+) -> None:
+    """Escalate or downgrade. SEV is SEV-1..SEV-4 (or 1..4, P0..P3, critical..low)."""
+    change = state.repo().set_severity(incident_id, severity, reason=reason, commit=not no_commit)
+    _report(change, as_json)
+
+
+def _role_pairs(values: tuple[str, ...]) -> dict[str, str]:
+    roles = {}
+    for value in values:
+        role, sep, name = value.partition("=")
+        if not sep or not role.strip() or not name.strip():
+            raise click.BadParameter(f"{value!r} is not ROLE=NAME", param_hint="--role")
+        roles[role.strip().lower()] = name.strip()
+    return roles
+
+
+@click.command("assign")
+@id_argument
+@click.option("--commander", "-c", help="The Incident Commander.")
+@click.option("--role", "-r", "roles", multiple=True, metavar="ROLE=NAME",
+              help="Another role, e.g. comms=bob or scribe=carol (repeatable).")
+@no_commit_option
+@json_option
+@click.pass_obj
+@handle_errors
+def assign(
+    state: State,
+    incident_id: str,
+    commander: str | None,
+    roles: tuple[str, ...],
+    no_commit: bool,
+    as_json: bool,
+) -> None:
+    """Set the Incident Commander and other roles (see `roles` in incidentctl.toml)."""
+    change = state.repo().assign(
+        incident_id, commander=commander, roles=_role_pairs(roles), commit=not no_commit
+    )
+    _report(change, as_json)
+
+
+@click.command("edit")
+@id_argument
+@no_commit_option
+@click.pass_obj
+@handle_errors
+def edit(state: State, incident_id: str, no_commit: bool) -> None:
+    """Edit the file in $VISUAL or $EDITOR; it is checked on save, then committed.
+
+    An invalid save re-opens the editor (in a terminal) or is discarded.
+    """
+    from ..errors import IncidentctlError
+
+    repo = state.repo()
+    _, _, file = repo.read(incident_id)
+    text = file.text
+    while True:
+        edited = click.edit(text, extension=".md", require_save=True)
+        if edited is None or edited == file.text:
+            click.echo("No change; nothing committed.", err=True)
+            return
+        try:
+            change = repo.replace(incident_id, edited, commit=not no_commit)
+        except IncidentctlError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            if sys.stdin.isatty() and click.confirm("Re-open the editor?", default=True):
+                text = edited
+                continue
+            raise click.ClickException("the edit was not saved; the file is unchanged") from None
+        click.echo(f"Edited {style(change.id, bold=True)} ({commit_note(change.commit)})")
+        return
+
+
+COMMANDS = [open_, log, status, severity, assign, edit]

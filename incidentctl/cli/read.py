@@ -1,0 +1,187 @@
+"""Commands that only read: show, timeline, history, list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import click
+
+from . import State, emit_json, handle_errors, id_argument, json_option, style
+
+STATUS_COLOURS = {
+    "triage": "magenta",
+    "investigating": "red",
+    "identified": "yellow",
+    "monitoring": "cyan",
+    "resolved": "green",
+    "closed": "bright_black",
+    "cancelled": "bright_black",
+}
+SEVERITY_COLOURS = {"SEV-1": "red", "SEV-2": "yellow", "SEV-3": "blue", "SEV-4": "bright_black"}
+
+
+def _ts(value: datetime | None) -> str:
+    from ..timeutil import format_ts
+
+    return format_ts(value) if value else "-"
+
+
+def _short(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%MZ")
+
+
+@click.command("show")
+@id_argument
+@json_option
+@click.pass_obj
+@handle_errors
+def show(state: State, incident_id: str, as_json: bool) -> None:
+    """Show one incident: its fields, roles, timeline and action items."""
+    from ..timeutil import format_duration, utcnow
+
+    repo = state.repo()
+    file, incident = repo.get(incident_id)
+    entries = file.timeline()
+    if as_json:
+        data: dict[str, Any] = incident.model_dump(mode="json")
+        for key, value in list(data.items()):
+            if isinstance(getattr(incident, key, None), datetime):
+                data[key] = _ts(getattr(incident, key))
+        data["path"] = file.path
+        data["timeline"] = [e.as_json() for e in entries]
+        emit_json(data)
+        return
+    policy = repo.config.severities[incident.severity.value]
+    status = incident.status.value
+    click.echo(f"{style(incident.id, bold=True)}  {incident.title}")
+    click.echo(
+        f"  {style(incident.severity.value, fg=SEVERITY_COLOURS[incident.severity.value], bold=True)}"
+        f" · {style(status, fg=STATUS_COLOURS[status])} · {incident.type.value} · "
+        f"{incident.environment.value} · {incident.visibility.value}"
+    )
+    click.echo(f"  Respond {policy.response}; update every {policy.update_every}")
+    if incident.services:
+        click.echo(f"  Services:  {', '.join(incident.services)}")
+    click.echo(f"  Commander: {incident.commander or '-'}")
+    for role, name in incident.roles.items():
+        click.echo(f"  {role.capitalize() + ':':<10} {name}")
+    end = incident.resolved_at or utcnow()
+    click.echo(
+        f"  Opened:    {_ts(incident.opened_at)} ({format_duration(end - incident.opened_at)}"
+        f"{' to resolve' if incident.resolved_at else ' so far'})"
+    )
+    for key in ("detected_at", "started_at", "acknowledged_at", "mitigated_at", "resolved_at",
+                "closed_at"):
+        value = getattr(incident, key)
+        if value:
+            label = key.removesuffix("_at").capitalize() + ":"
+            click.echo(f"  {label:<10} {_ts(value)}")
+    click.echo(f"  File:      {file.path}")
+    click.echo("")
+    click.echo(style("Timeline", bold=True))
+    _print_entries(entries)
+    if incident.action_items:
+        click.echo("")
+        click.echo(style("Action items", bold=True))
+        for item in incident.action_items:
+            mark = "x" if item.status.value == "done" else " "
+            due = item.due.isoformat() if item.due else "no due date"
+            click.echo(f"  [{mark}] {item.id} {item.title} ({item.owner or 'no owner'}, {due})")
+
+
+def _print_entries(entries: list[Any]) -> None:
+    if not entries:
+        click.echo("  (no entries)")
+    for entry in entries:
+        lines = entry.text.split("\n")
+        click.echo(
+            f"  {style(_short(entry.at), dim=True)}  {entry.author}  "
+            f"{style(entry.kind, fg='cyan')}  {lines[0]}"
+        )
+        for more in lines[1:]:
+            click.echo(f"  {'':17}  {more}")
+
+
+@click.command("timeline")
+@id_argument
+@json_option
+@click.pass_obj
+@handle_errors
+def timeline(state: State, incident_id: str, as_json: bool) -> None:
+    """Print an incident's timeline, oldest first."""
+    _, _, file = state.repo().read(incident_id)
+    entries = file.timeline()
+    if as_json:
+        emit_json([e.as_json() for e in entries])
+        return
+    _print_entries(entries)
+
+
+@click.command("history")
+@id_argument
+@json_option
+@click.pass_obj
+@handle_errors
+def history(state: State, incident_id: str, as_json: bool) -> None:
+    """Who changed the incident, what and when: its git log, newest first."""
+    ident, commits = state.repo().history(incident_id)
+    if as_json:
+        emit_json(
+            [
+                {"commit": c.sha, "author": c.author, "email": c.email, "at": _ts(c.at),
+                 "subject": c.subject}
+                for c in commits
+            ]
+        )
+        return
+    if not commits:
+        click.echo(f"{ident} has no commits yet.", err=True)
+    for c in commits:
+        click.echo(f"{style(c.sha[:10], fg='yellow')}  {_short(c.at)}  {c.author:<20} {c.subject}")
+
+
+@click.command("list")
+@click.option("--status", "statuses", multiple=True,
+              help="Only this status (repeatable); 'active' means not yet resolved.")
+@click.option("--severity", "severities", multiple=True, help="Only this severity (repeatable).")
+@click.option("--since", help="Only incidents opened on or after this date (YYYY-MM-DD).")
+@json_option
+@click.pass_obj
+@handle_errors
+def list_(
+    state: State,
+    statuses: tuple[str, ...],
+    severities: tuple[str, ...],
+    since: str | None,
+    as_json: bool,
+) -> None:
+    """List incidents, newest first."""
+    from ..model import ACTIVE, parse_severity, parse_status
+    from ..timeutil import parse_date
+
+    wanted = set()
+    for value in statuses:
+        wanted.update(ACTIVE if value.lower() == "active" else {parse_status(value)})
+    rows = state.repo().summaries(
+        statuses=wanted,
+        severities={parse_severity(s) for s in severities},
+        since=parse_date(since, what="--since") if since else None,
+        warn=lambda message: click.echo(f"warning: {message}", err=True),
+    )
+    if as_json:
+        emit_json([r.as_json() for r in rows])
+        return
+    if not rows:
+        click.echo("No incidents match.", err=True)
+        return
+    width = max(len(r.id) for r in rows)
+    for r in rows:
+        click.echo(
+            f"{r.id:<{width}}  {style(r.severity, fg=SEVERITY_COLOURS[r.severity]):<5}  "
+            f"{style(f'{r.status:<13}', fg=STATUS_COLOURS[r.status])}  {_short(r.opened_at)}  "
+            f"{r.title}"
+        )
+
+
+COMMANDS = [show, timeline, history, list_]

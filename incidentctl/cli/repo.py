@@ -1,0 +1,56 @@
+"""Repository-level commands: init, schema, completion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import emit_json, handle_errors, style
+
+
+@click.command("init")
+@click.argument("path", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+@handle_errors
+def init(path: Path | None, force: bool) -> None:
+    """Scaffold an incident repository in PATH (default: here); runs `git init` if needed.
+
+    Never overwrites an existing file without --force.
+    """
+    from ..scaffold import init as scaffold
+
+    created, kept, ran_git_init = scaffold(path or Path.cwd(), force=force)
+    if ran_git_init:
+        click.echo("Initialised a git repository.")
+    for name in created:
+        click.echo(f"  {style('created', fg='green')}  {name}")
+    for name in kept:
+        click.echo(f"  {style('kept', fg='yellow')}     {name} (exists; --force overwrites)")
+    click.echo('Next: incidentctl open "What is broken" --severity SEV-2')
+
+
+@click.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of the incident front matter."""
+    from ..model import schema as make_schema
+
+    emit_json(make_schema())
+
+
+@click.command("completion")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script, e.g. `eval "$(incidentctl completion bash)"`."""
+    from click.shell_completion import get_completion_class
+
+    from . import cli
+
+    cls = get_completion_class(shell)
+    assert cls is not None
+    ctx = click.get_current_context()
+    click.echo(cls(cli, {}, "incidentctl", "_INCIDENTCTL_COMPLETE").source())
+    del ctx
+
+
+COMMANDS = [init, schema, completion]

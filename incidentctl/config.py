@@ -1,0 +1,296 @@
+"""incidentctl.toml: every key optional, unknown keys and bad values refused by name."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+CONFIG_NAME = "incidentctl.toml"
+
+SEVERITY_NAMES = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
+TYPES = ("outage", "security", "performance", "data", "integration")
+ENVIRONMENTS = ("production", "staging", "development")
+ID_PLACEHOLDERS = {
+    "date": r"\d{8}",
+    "time": r"\d{4}",
+    "rand": r"[0-9a-z]{4}",
+}
+
+
+@dataclass(frozen=True)
+class SeverityPolicy:
+    """What a severity means and what it asks of responders."""
+
+    name: str
+    description: str
+    response: str
+    update_every: str
+    postmortem: bool
+
+
+DEFAULT_SEVERITIES = {
+    "SEV-1": SeverityPolicy(
+        "SEV-1",
+        "Critical: full outage, data loss or security breach; all hands",
+        "immediate",
+        "30m",
+        True,
+    ),
+    "SEV-2": SeverityPolicy(
+        "SEV-2",
+        "Major: a key feature down or badly degraded for many users",
+        "< 15 min to 1 h",
+        "2h",
+        True,
+    ),
+    "SEV-3": SeverityPolicy(
+        "SEV-3",
+        "Minor: partial degradation with a workaround",
+        "< 4 h",
+        "1d",
+        False,
+    ),
+    "SEV-4": SeverityPolicy(
+        "SEV-4",
+        "Low: cosmetic or internal, no user impact",
+        "next business day",
+        "1w",
+        False,
+    ),
+}
+
+DEFAULT_ROLES = ("commander", "deputy", "comms", "scribe", "ops_lead", "liaison")
+
+DEFAULT_REQUIRED_SECTIONS = (
+    "Summary",
+    "Impact",
+    "Timeline",
+    "Root Cause",
+    "Detection",
+    "Resolution",
+    "Action Items",
+    "What Went Well",
+    "What Went Wrong",
+    "Lessons Learned",
+)
+
+
+@dataclass(frozen=True)
+class OnCall:
+    """A simple rotation: `rotation[i]` is on call during the i-th shift after `start`."""
+
+    rotation: tuple[str, ...] = ()
+    start: datetime | None = None
+    shift: timedelta = timedelta(weeks=1)
+
+    def current(self, now: datetime) -> str | None:
+        if not self.rotation:
+            return None
+        start = self.start or datetime(1970, 1, 5, tzinfo=timezone.utc)  # a Monday
+        index = int((now - start) / self.shift) % len(self.rotation)
+        return self.rotation[index]
+
+
+@dataclass(frozen=True)
+class Config:
+    """The repository's settings; `Config()` is the default of every key."""
+
+    incidents_dir: str = "incidents"
+    id_format: str = "INC-{date}-{rand}"
+    default_severity: str = "SEV-3"
+    default_type: str = "outage"
+    default_environment: str = "production"
+    roles: tuple[str, ...] = DEFAULT_ROLES
+    severities: dict[str, SeverityPolicy] = field(default_factory=lambda: dict(DEFAULT_SEVERITIES))
+    required_sections: tuple[str, ...] = DEFAULT_REQUIRED_SECTIONS
+    oncall: OnCall = OnCall()
+
+    def id_regex(self) -> str:
+        """A regex (no anchors) matching IDs this format produces."""
+        out = []
+        for literal, name in _split_format(self.id_format):
+            out.append(re.escape(literal))
+            if name:
+                out.append(ID_PLACEHOLDERS[name])
+        return "".join(out)
+
+
+def _split_format(fmt: str) -> list[tuple[str, str | None]]:
+    parts: list[tuple[str, str | None]] = []
+    pos = 0
+    for match in re.finditer(r"\{([^{}]*)\}", fmt):
+        parts.append((fmt[pos : match.start()], match.group(1)))
+        pos = match.end()
+    parts.append((fmt[pos:], None))
+    return parts
+
+
+def load(root: Path) -> Config:
+    """Read `incidentctl.toml` at the repository root; a missing file means defaults."""
+    path = root / CONFIG_NAME
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Config()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {CONFIG_NAME}: {exc.strerror}") from None
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{CONFIG_NAME} is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{CONFIG_NAME} is not valid TOML: {exc}") from None
+    return parse(data)
+
+
+class _Reader:
+    """Pops keys from a TOML table, so that what is left over is unknown."""
+
+    def __init__(self, table: dict[str, Any], prefix: str = ""):
+        self.table = dict(table)
+        self.prefix = prefix
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def fail(self, name: str, why: str) -> ConfigError:
+        return ConfigError(f"{CONFIG_NAME}: `{self.key(name)}` {why}")
+
+    def str(self, name: str, default: str, choices: tuple[str, ...] = ()) -> str:
+        value = self.table.pop(name, default)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(name, "must be a non-empty string")
+        if choices and value not in choices:
+            raise self.fail(name, f"must be one of {', '.join(choices)} (got {value!r})")
+        return value
+
+    def bool(self, name: str, default: bool) -> bool:
+        value = self.table.pop(name, default)
+        if not isinstance(value, bool):
+            raise self.fail(name, "must be true or false")
+        return value
+
+    def strings(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.table.pop(name, list(default))
+        if not isinstance(value, list) or not all(
+            isinstance(v, str) and v.strip() for v in value
+        ):
+            raise self.fail(name, "must be a list of non-empty strings")
+        return tuple(value)
+
+    def table_(self, name: str) -> dict[str, Any]:
+        value = self.table.pop(name, {})
+        if not isinstance(value, dict):
+            raise self.fail(name, "must be a table")
+        return value
+
+    def done(self) -> None:
+        if self.table:
+            name = sorted(self.table)[0]
+            raise ConfigError(
+                f"{CONFIG_NAME}: unknown key `{self.key(name)}`; see the README for the keys"
+            )
+
+
+def parse(data: dict[str, Any]) -> Config:
+    """Validate a parsed TOML document into a Config."""
+    top = _Reader(data)
+    incidents_dir = top.str("incidents_dir", Config.incidents_dir)
+    parts = Path(incidents_dir).parts
+    if Path(incidents_dir).is_absolute() or ".." in parts or incidents_dir.startswith("-"):
+        raise top.fail("incidents_dir", "must be a relative folder inside the repository")
+    id_format = top.str("id_format", Config.id_format)
+    names = [name for _, name in _split_format(id_format) if name is not None]
+    unknown = [n for n in names if n not in ID_PLACEHOLDERS]
+    if unknown:
+        raise top.fail("id_format", f"has unknown placeholder {{{unknown[0]}}}")
+    if "rand" not in names or "date" not in names:
+        raise top.fail(
+            "id_format",
+            "must contain {date} and {rand} (IDs sort by date and stay unique across clones)",
+        )
+    sample = id_format.format(date="20260101", time="0000", rand="abcd")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", sample):
+        raise top.fail("id_format", "may hold only letters, digits, '.', '_' and '-'")
+    default_severity = top.str("default_severity", Config.default_severity)
+    try:
+        from .model import parse_severity
+
+        default_severity = parse_severity(default_severity).value
+    except Exception:
+        raise top.fail("default_severity", "must be SEV-1..SEV-4") from None
+    default_type = top.str("default_type", Config.default_type, TYPES)
+    default_environment = top.str("default_environment", Config.default_environment, ENVIRONMENTS)
+    roles = top.strings("roles", DEFAULT_ROLES)
+    for role in roles:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", role):
+            raise top.fail("roles", f"has {role!r}; a role is lower-case letters, digits and _")
+
+    severities = dict(DEFAULT_SEVERITIES)
+    sev_table = top.table_("severities")
+    for name in list(sev_table):
+        if name not in SEVERITY_NAMES:
+            raise ConfigError(
+                f"{CONFIG_NAME}: unknown key `severities.{name}`; severities are SEV-1..SEV-4"
+            )
+        base = DEFAULT_SEVERITIES[name]
+        raw = sev_table[name]
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{CONFIG_NAME}: `severities.{name}` must be a table")
+        sev = _Reader(raw, f"severities.{name}.")
+        update_every = sev.str("update_every", base.update_every)
+        _duration(sev, "update_every", update_every)
+        severities[name] = SeverityPolicy(
+            name,
+            sev.str("description", base.description),
+            sev.str("response", base.response),
+            update_every,
+            sev.bool("postmortem", base.postmortem),
+        )
+        sev.done()
+
+    pm = _Reader(top.table_("postmortem"), "postmortem.")
+    required_sections = pm.strings("required_sections", DEFAULT_REQUIRED_SECTIONS)
+    pm.done()
+
+    oc = _Reader(top.table_("oncall"), "oncall.")
+    rotation = oc.strings("rotation", ())
+    start = oc.table.pop("start", None)
+    if start is not None and (not isinstance(start, datetime) or start.tzinfo is None):
+        raise oc.fail("start", "must be a TOML date-time with an offset, e.g. 2026-01-05T09:00:00Z")
+    shift = _duration(oc, "shift", oc.str("shift", "1w"))
+    oc.done()
+    top.done()
+    return Config(
+        incidents_dir=incidents_dir,
+        id_format=id_format,
+        default_severity=default_severity,
+        default_type=default_type,
+        default_environment=default_environment,
+        roles=roles,
+        severities=severities,
+        required_sections=required_sections,
+        oncall=OnCall(rotation, start, shift),
+    )
+
+
+def _duration(reader: _Reader, name: str, text: str) -> timedelta:
+    from .timeutil import parse_duration
+
+    try:
+        value = parse_duration(text)
+    except ValueError:
+        raise reader.fail(name, f"must be a duration such as 30m, 2h, 1d or 1w (got {text!r})") from None
+    if value <= timedelta(0):
+        raise reader.fail(name, "must be longer than zero")
+    return value

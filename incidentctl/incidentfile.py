@@ -1,0 +1,487 @@
+"""One incident file: strict parsing, surgical edits, atomic writes.
+
+Loading and saving with no change is byte-identical. A change to one field rewrites
+only that field's lines, and an appended timeline entry only adds its own lines, so
+comments, key order and hand-written text survive every command.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import InvalidIncident
+from .timeutil import format_ts
+
+try:  # libyaml is ~13x faster on front matter (FIELD-NOTES.md); fall back if absent
+    _BaseLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+    _BaseDumper: type[yaml.SafeDumper] = yaml.CSafeDumper  # type: ignore[assignment]
+except AttributeError:  # pragma: no cover
+    _BaseLoader = yaml.SafeLoader
+    _BaseDumper = yaml.SafeDumper
+
+_CONFLICT = re.compile(r"^(<{7}|>{7}|\|{7})(?: |$)")
+_TOP_KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)[ \t]*:(?:[ \t]|$)")
+_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+ENTRY = re.compile(
+    r"^- `(?P<at>\d{4}-\d\d-\d\dT[0-9:.]+Z)` \*\*(?P<author>[^*\n]*)\*\* "
+    r"_\((?P<kind>[a-z]+)\)_ ?(?P<text>.*)$"
+)
+TIMELINE_HEADING = "Timeline"
+LINE_ENDING = "\n"
+
+
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: object, line: int):
+        super().__init__(f"duplicate key {key!r}")
+        self.key = key
+        self.line = line
+
+
+class StrictLoader(_BaseLoader):
+    """SafeLoader that refuses duplicate keys instead of keeping the last one."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    result: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise _DuplicateKey(key, key_node.start_mark.line) from None
+        if key in result:
+            raise _DuplicateKey(key, key_node.start_mark.line)
+        result[key] = loader.construct_object(value_node, deep=True)
+    return result
+
+
+StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,  # type: ignore[arg-type]
+)
+
+
+class _Dumper(_BaseDumper):
+    """Writes timestamps as plain RFC 3339 UTC scalars (`2026-11-26T02:47:00Z`)."""
+
+
+def _represent_datetime(dumper: yaml.SafeDumper, value: datetime) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:timestamp", format_ts(value))
+
+
+def _represent_enum(dumper: yaml.SafeDumper, value: Enum) -> yaml.ScalarNode:
+    return dumper.represent_str(str(value.value))
+
+
+_Dumper.add_representer(datetime, _represent_datetime)  # type: ignore[arg-type]
+_Dumper.add_multi_representer(Enum, _represent_enum)  # type: ignore[arg-type]
+
+
+def load_yaml(text: str, *, path: str, first_line: int) -> Any:
+    """Parse YAML strictly; errors name the file and line."""
+    try:
+        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
+    except _DuplicateKey as exc:
+        raise InvalidIncident(
+            f"duplicate key {exc.key!r} in the front matter; keep only one",
+            path=path,
+            line=first_line + exc.line,
+        ) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = first_line + mark.line if mark is not None else None
+        problem = (exc.problem or "invalid YAML").strip()
+        raise InvalidIncident(
+            f"invalid YAML in the front matter: {problem}", path=path, line=line
+        ) from None
+    except yaml.YAMLError as exc:
+        raise InvalidIncident(f"invalid YAML in the front matter: {exc}", path=path) from None
+
+
+def dump_field(key: str, value: Any) -> list[str]:
+    """The YAML lines for one top-level key, as this tool writes them."""
+    if isinstance(value, (list, dict)) and not value:
+        return [f"{key}: {'[]' if isinstance(value, list) else '{}'}\n"]
+    text = yaml.dump(
+        {key: value},
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=4096,
+    )
+    return text.splitlines(keepends=True)
+
+
+def dump_front_matter(data: dict[str, Any]) -> str:
+    return "".join(line for key, value in data.items() for line in dump_field(key, value))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One timeline entry."""
+
+    at: datetime
+    author: str
+    kind: str
+    text: str
+    line: int = 0
+
+    def as_json(self) -> dict[str, str]:
+        return {"at": format_ts(self.at), "author": self.author, "kind": self.kind, "text": self.text}
+
+
+def clean_author(name: str) -> str:
+    """An author as it can stand in an entry: one line, no Markdown emphasis marks."""
+    name = re.sub(r"[\x00-\x1f\x7f*`]+", " ", name)
+    return " ".join(name.split()) or "unknown"
+
+
+def format_entry(entry: Entry) -> list[str]:
+    """An entry as Markdown list lines: readable on GitHub, parseable back."""
+    lines = entry.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    first = (
+        f"- `{format_ts(entry.at)}` **{clean_author(entry.author)}** _({entry.kind})_ {lines[0]}"
+    ).rstrip()
+    out = [first + "\n"]
+    out.extend(("  " + rest).rstrip() + "\n" for rest in lines[1:])
+    return out
+
+
+def _decode(data: bytes, path: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InvalidIncident(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
+            path=path,
+            line=line,
+        ) from None
+
+
+class IncidentFile:
+    """An incident file held as lines, with its front matter parsed."""
+
+    def __init__(self, text: str, path: str = "<incident>"):
+        self.path = path
+        self.lines = text.splitlines(keepends=True)
+        self._check_conflicts()
+        self._split()
+        self.data = self._load()
+
+    # -- reading -------------------------------------------------------------
+
+    @classmethod
+    def read(cls, file: Path, display: str | None = None) -> IncidentFile:
+        shown = display or str(file)
+        try:
+            raw = file.read_bytes()
+        except FileNotFoundError:
+            raise InvalidIncident("file not found", path=shown) from None
+        except OSError as exc:
+            raise InvalidIncident(f"cannot read: {exc.strerror}", path=shown) from None
+        return cls(_decode(raw, shown), shown)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def _check_conflicts(self) -> None:
+        for number, line in enumerate(self.lines, 1):
+            if _CONFLICT.match(line):
+                raise InvalidIncident(
+                    "leftover merge conflict marker; resolve the conflict and remove the markers",
+                    path=self.path,
+                    line=number,
+                )
+
+    def _split(self) -> None:
+        # The opening boundary must be the first line; the closing one is the next
+        # line that is only `---`. A `---` further down is body text (a rule).
+        if not self.lines or self.lines[0].rstrip("\r\n").rstrip() != "---":
+            raise InvalidIncident(
+                "does not start with front matter; the first line must be '---'",
+                path=self.path,
+                line=1,
+            )
+        for index in range(1, len(self.lines)):
+            if self.lines[index].rstrip("\r\n").rstrip() in ("---", "..."):
+                self.fm_end = index  # index of the closing boundary line
+                return
+        raise InvalidIncident(
+            "the front matter is not closed; add a line '---' after it", path=self.path, line=1
+        )
+
+    def _load(self) -> dict[str, Any]:
+        data = load_yaml(self.front_matter_text, path=self.path, first_line=2)
+        if not isinstance(data, dict):
+            raise InvalidIncident(
+                "the front matter must be a YAML mapping of keys to values",
+                path=self.path,
+                line=2,
+            )
+        ident = data.get("id")
+        if not isinstance(ident, str) or not ident:
+            raise InvalidIncident(
+                "the front matter has no `id`; add `id: <ID>`", path=self.path, line=2
+            )
+        return data
+
+    @property
+    def front_matter_text(self) -> str:
+        return "".join(self.lines[1 : self.fm_end])
+
+    @property
+    def id(self) -> str:
+        return str(self.data["id"])
+
+    def key_line(self, key: str) -> int | None:
+        """1-based line of a top-level front matter key, if present."""
+        for index in range(1, self.fm_end):
+            match = _TOP_KEY.match(self.lines[index])
+            if match and match.group(1) == key:
+                return index + 1
+        return None
+
+    # -- editing the front matter ------------------------------------------------
+
+    def _key_block(self, key: str) -> tuple[int, int] | None:
+        """[start, end) line indexes of a top-level key and its continuation lines."""
+        start = None
+        for index in range(1, self.fm_end):
+            match = _TOP_KEY.match(self.lines[index])
+            if match and match.group(1) == key:
+                start = index
+                break
+        if start is None:
+            return None
+        end = start + 1
+        last = end
+        while end < self.fm_end:
+            line = self.lines[end]
+            if not line.strip():
+                end += 1
+                continue
+            if line[0] in " \t-":
+                end += 1
+                last = end
+                continue
+            break
+        return start, last
+
+    def set_field(self, key: str, value: Any) -> None:
+        """Set one top-level key, rewriting only its lines; verified by re-parsing."""
+        if isinstance(value, Enum):
+            value = value.value
+        expected = dict(self.data)
+        expected[key] = value
+        new_lines = dump_field(key, value)
+        block = self._key_block(key)
+        if block is None:
+            self.lines[self.fm_end : self.fm_end] = new_lines
+            self.fm_end += len(new_lines)
+        else:
+            start, end = block
+            if end - start == 1 and len(new_lines) == 1:
+                new_lines = [self._keep_comment(self.lines[start], key, new_lines[0])]
+            self.lines[start:end] = new_lines
+            self.fm_end += len(new_lines) - (end - start)
+        self.data = self._load()
+        if _normalise(self.data) != _normalise(expected):
+            raise InvalidIncident(  # a guard: the edit must change exactly this key
+                f"could not change `{key}` safely; edit the file by hand", path=self.path
+            )
+
+    def set_fields(self, values: dict[str, Any]) -> None:
+        for key, value in values.items():
+            self.set_field(key, value)
+
+    def _keep_comment(self, old: str, key: str, new: str) -> str:
+        """Carry a trailing `# comment` of a one-line value over to its new value."""
+        body = old.rstrip("\r\n")
+        for match in re.finditer(r"[ \t]+#", body):
+            try:
+                before = yaml.load(body[: match.start()], Loader=StrictLoader)  # noqa: S506
+            except yaml.YAMLError:
+                continue
+            if isinstance(before, dict) and key in before and before[key] == self.data.get(key):
+                return new.rstrip("\n") + body[match.start() :] + "\n"
+        return new
+
+    # -- the body and its timeline ------------------------------------------------
+
+    @property
+    def body_start(self) -> int:
+        return self.fm_end + 1
+
+    def sections(self) -> list[tuple[int, str, int]]:
+        """Headings in the body as (line index, title, level), skipping code blocks."""
+        out = []
+        fence: str | None = None
+        for index in range(self.body_start, len(self.lines)):
+            line = self.lines[index].rstrip("\r\n")
+            fence_match = _FENCE.match(line)
+            if fence is not None:
+                if fence_match and fence_match.group(1)[0] == fence[0] and len(
+                    fence_match.group(1)
+                ) >= len(fence):
+                    fence = None
+                continue
+            if fence_match:
+                fence = fence_match.group(1)
+                continue
+            heading = _HEADING.match(line)
+            if heading:
+                out.append((index, (heading.group(2) or "").strip(), len(heading.group(1))))
+        return out
+
+    def section_range(self, title: str, level: int = 2) -> tuple[int, int] | None:
+        """[heading index, end index) of the first section with this title."""
+        heads = self.sections()
+        for pos, (index, name, lvl) in enumerate(heads):
+            if lvl == level and name.lower() == title.lower():
+                end = len(self.lines)
+                for later, _, later_level in heads[pos + 1 :]:
+                    if later_level <= level:
+                        end = later
+                        break
+                return index, end
+        return None
+
+    def timeline(self) -> list[Entry]:
+        found = self.section_range(TIMELINE_HEADING)
+        if found is None:
+            return []
+        start, end = found
+        entries: list[Entry] = []
+        current: dict[str, Any] | None = None
+        pending_blank = 0
+        for index in range(start + 1, end):
+            line = self.lines[index].rstrip("\r\n")
+            match = ENTRY.match(line)
+            if match:
+                if current:
+                    entries.append(_entry(current))
+                current = {**match.groupdict(), "more": [], "line": index + 1}
+                pending_blank = 0
+            elif current is not None and line.startswith("  ") and line.strip():
+                current["more"].extend([""] * pending_blank)
+                current["more"].append(line[2:])
+                pending_blank = 0
+            elif current is not None and not line.strip():
+                pending_blank += 1
+            else:
+                if current:
+                    entries.append(_entry(current))
+                current = None
+        if current:
+            entries.append(_entry(current))
+        return entries
+
+    def add_entry(self, entry: Entry) -> None:
+        """Insert an entry into the timeline, in time order (after equal times)."""
+        new_lines = format_entry(entry)
+        found = self.section_range(TIMELINE_HEADING)
+        if found is None:
+            tail = self.lines[-1] if len(self.lines) > self.body_start else "\n"
+            if not tail.endswith("\n"):
+                self.lines[-1] = tail + "\n"
+            self.lines.extend(["\n", f"## {TIMELINE_HEADING}\n", "\n", *new_lines])
+            return
+        start, end = found
+        entries = self.timeline()
+        before = [e for e in entries if e.at <= entry.at]
+        if before:
+            anchor = before[-1]
+            index = anchor.line  # the line after the anchor's first line
+            while index < end and self.lines[index].startswith("  ") and self.lines[index].strip():
+                index += 1
+        elif entries:
+            index = entries[0].line - 1
+        else:
+            index = start + 1
+            while index < end and not self.lines[index].strip():
+                index += 1
+            if index == end or not self.lines[index].strip():
+                index = start + 1
+                new_lines = ["\n", *new_lines]
+                if index < len(self.lines) and self.lines[index].strip():
+                    new_lines.append("\n")
+            else:
+                new_lines = [*new_lines, "\n"]
+        self.lines[index:index] = new_lines
+
+    # -- writing ------------------------------------------------------------------
+
+    def save(self, file: Path) -> None:
+        write_atomic(file, self.text)
+
+
+def _entry(raw: dict[str, Any]) -> Entry:
+    from datetime import timezone
+
+    at = datetime.fromisoformat(raw["at"].replace("Z", "+00:00")).astimezone(timezone.utc)
+    text = "\n".join([raw["text"], *raw["more"]])
+    return Entry(at=at, author=raw["author"], kind=raw["kind"], text=text, line=raw["line"])
+
+
+def _normalise(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return format_ts(value) if value.tzinfo else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def write_atomic(file: Path, text: str) -> None:
+    """Write through a temp file in the same folder, fsync, then rename over the target.
+
+    A crash leaves either the old or the new file, never a half-written one.
+    """
+    file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = file.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    fd, tmp = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=file.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, file)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:
+        dir_fd = os.open(file.parent, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

@@ -1,0 +1,635 @@
+"""The incident repository: finding, creating and changing incidents, one commit each."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import Config
+from .config import load as load_config
+from .errors import InvalidIncident, InvalidInput, NotFound
+from .gitrepo import Commit, GitRepo
+from .incidentfile import Entry, IncidentFile, format_entry, write_atomic
+from .timeutil import format_ts, utcnow
+
+if TYPE_CHECKING:
+    from .model import Incident, Severity, Status
+
+_RAND_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford: no i, l, o, u
+TEXT_MAX = 10_000
+SUBJECT_MAX = 72
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a changing command did."""
+
+    id: str
+    path: str  # relative to the repository root, POSIX separators
+    commit: str | None
+    subject: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One row of `list`."""
+
+    id: str
+    title: str
+    status: str
+    severity: str
+    opened_at: datetime
+    resolved_at: datetime | None
+    path: str
+    commander: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "status": self.status,
+            "severity": self.severity,
+            "opened_at": format_ts(self.opened_at),
+            "resolved_at": format_ts(self.resolved_at) if self.resolved_at else None,
+            "path": self.path,
+            "commander": self.commander,
+        }
+
+
+def clean_text(text: str, what: str, *, max_len: int = TEXT_MAX, one_line: bool = False) -> str:
+    """Check user-given text: valid UTF-8, no control characters, not empty, not huge."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{what} is not valid UTF-8 text; re-type it") from None
+    text = text.replace("\r\n", "\n").strip()
+    if one_line and "\n" in text:
+        raise InvalidInput(f"{what} must be a single line")
+    if re.search(r"[\x00-\x08\x0b-\x1f\x7f]", text):
+        raise InvalidInput(f"{what} contains control characters; remove them")
+    if not text:
+        raise InvalidInput(f"{what} is empty")
+    if len(text) > max_len:
+        raise InvalidInput(f"{what} is {len(text)} characters long; the limit is {max_len}")
+    return text
+
+
+def slugify(title: str, max_len: int = 48) -> str:
+    """A file-name-safe slug: ASCII letters, digits and dashes only."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+    if len(slug) > max_len:
+        slug = slug[:max_len].rsplit("-", 1)[0] or slug[:max_len]
+    return slug or "incident"
+
+
+def one_line(text: str, limit: int = SUBJECT_MAX) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+class IncidentRepo:
+    """The incidents of one git repository (the facade the CLI talks to)."""
+
+    def __init__(self, git: GitRepo, config: Config):
+        self.git = git
+        self.config = config
+
+    @classmethod
+    def open(cls, start: Path | None = None) -> IncidentRepo:
+        git = GitRepo.discover(start or Path.cwd())
+        return cls(git, load_config(git.root))
+
+    @property
+    def root(self) -> Path:
+        return self.git.root
+
+    @property
+    def incidents_dir(self) -> Path:
+        return self.root / self.config.incidents_dir
+
+    def rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    # -- finding ------------------------------------------------------------------
+
+    def _filename_regex(self) -> re.Pattern[str]:
+        return re.compile(rf"^({self.config.id_regex()})(?:-[^/]*)?\.md$")
+
+    def files(self) -> list[tuple[str, Path]]:
+        """(id, path) of every incident file, by file name, sorted by ID."""
+        pattern = self._filename_regex()
+        found = []
+        base = self.incidents_dir
+        if not base.is_dir():
+            return []
+        for path in base.glob("*/*.md"):
+            match = pattern.match(path.name)
+            if match:
+                found.append((match.group(1), path))
+        return sorted(found)
+
+    def resolve(self, ref: str) -> tuple[str, Path]:
+        """The incident whose ID is `ref` or ends with it (case-insensitive)."""
+        wanted = ref.strip().lower()
+        if not wanted or not re.fullmatch(r"[A-Za-z0-9._-]+", wanted):
+            raise NotFound(f"{ref!r} is not an incident ID; see `incidentctl list`")
+        files = self.files()
+        exact = [(i, p) for i, p in files if i.lower() == wanted]
+        if exact:
+            return exact[0]
+        matches = [(i, p) for i, p in files if i.lower().endswith(wanted)]
+        if not matches:
+            raise NotFound(f"no incident matches {ref!r}; see `incidentctl list`")
+        if len(matches) > 1:
+            shown = ", ".join(i for i, _ in matches[:5])
+            more = f" and {len(matches) - 5} more" if len(matches) > 5 else ""
+            raise NotFound(f"{ref!r} matches {len(matches)} incidents ({shown}{more}); give more of the ID")
+        return matches[0]
+
+    def read(self, ref: str) -> tuple[str, Path, IncidentFile]:
+        ident, path = self.resolve(ref)
+        file = IncidentFile.read(path, self.rel(path))
+        if file.id != ident:
+            raise InvalidIncident(
+                f"the file name says {ident} but `id` is {file.id!r}; make them agree",
+                path=self.rel(path),
+                line=file.key_line("id"),
+            )
+        return ident, path, file
+
+    def get(self, ref: str) -> tuple[IncidentFile, Incident]:
+        _, _, file = self.read(ref)
+        return file, validate(file)
+
+    # -- creating -----------------------------------------------------------------
+
+    def new_id(self, now: datetime, taken: Iterable[str] = ()) -> str:
+        used = {t.lower() for t in taken}
+        for _ in range(1000):
+            rand = "".join(secrets.choice(_RAND_ALPHABET) for _ in range(4))
+            ident = self.config.id_format.format(
+                date=now.strftime("%Y%m%d"), time=now.strftime("%H%M"), rand=rand
+            )
+            if ident.lower() not in used:
+                return ident
+        raise InvalidInput("could not find a free incident ID; widen `id_format`")  # pragma: no cover
+
+    def new(
+        self,
+        title: str,
+        *,
+        severity: str | None = None,
+        type: str | None = None,
+        environment: str | None = None,
+        services: Iterable[str] = (),
+        commander: str | None = None,
+        summary: str | None = None,
+        detected_at: datetime | None = None,
+        started_at: datetime | None = None,
+        source: dict[str, Any] | None = None,
+        now: datetime | None = None,
+        commit: bool = True,
+    ) -> Change:
+        """Create an incident file (and commit it): the front matter, summary, timeline."""
+        from .model import Environment, IncidentType, Incident, Status, parse_severity
+        from .render import compose, render
+
+        now = now or utcnow()
+        title = clean_text(title, "title", max_len=200, one_line=True)
+        sev = parse_severity(severity or self.config.default_severity)
+        try:
+            kind = IncidentType(type or self.config.default_type)
+        except ValueError:
+            raise InvalidInput(
+                f"unknown type {type!r}; use one of: {', '.join(t.value for t in IncidentType)}"
+            ) from None
+        try:
+            env = Environment(environment or self.config.default_environment)
+        except ValueError:
+            raise InvalidInput(
+                f"unknown environment {environment!r}; use one of: "
+                f"{', '.join(e.value for e in Environment)}"
+            ) from None
+        service_list = [clean_text(s, "service", max_len=100, one_line=True) for s in services]
+        summary_text = clean_text(summary, "summary") if summary else None
+        author = self._author()
+        if commander:
+            commander = clean_text(commander, "commander", max_len=200, one_line=True)
+        else:
+            commander = self.config.oncall.current(now) or author
+        for label, value in (("detected at", detected_at), ("started at", started_at)):
+            if value is not None and value > now:
+                raise InvalidInput(f"{label} {format_ts(value)} is in the future")
+
+        with self.git.lock():
+            ident = self.new_id(now, (i for i, _ in self.files()))
+            year = now.strftime("%Y")
+            path = self.incidents_dir / year / f"{ident}-{slugify(title)}.md"
+            if not path.resolve().is_relative_to(self.incidents_dir.resolve()):
+                raise InvalidInput("the incident path would leave the incidents folder")
+            metadata: dict[str, Any] = {
+                "id": ident,
+                "title": title,
+                "status": Status.TRIAGE.value,
+                "severity": sev.value,
+                "type": kind.value,
+                "environment": env.value,
+                "services": service_list,
+                "commander": commander,
+                "roles": {},
+                "visibility": "internal",
+                "detected_at": detected_at,
+                "started_at": started_at,
+                "opened_at": now,
+                "acknowledged_at": None,
+                "mitigated_at": None,
+                "resolved_at": None,
+                "closed_at": None,
+                "action_items": [],
+            }
+            if source is not None:
+                metadata["source"] = source
+            incident = Incident.model_validate(metadata)
+            opened = Entry(now, author, "opened", _opened_text(incident))
+            policy = self.config.severities[sev.value]
+            body = render(
+                "incident.md.j2",
+                {
+                    "incident": incident.model_dump(mode="json"),
+                    "summary": summary_text,
+                    "timeline": [line.rstrip("\n") for line in format_entry(opened)],
+                    "policy": {
+                        "description": policy.description,
+                        "response": policy.response,
+                        "update_every": policy.update_every,
+                    },
+                },
+                self.root,
+            )
+            text = compose(metadata, body)
+            file = IncidentFile(text, self.rel(path))  # re-read: what we write must parse
+            validate(file)
+            write_atomic(path, text)
+            sha = None
+            if commit:
+                try:
+                    sha = self.git.commit_only(
+                        path, f"incident({ident}): open {sev.value}: {one_line(title, 50)}",
+                        {"Incident": ident},
+                    )
+                except BaseException:
+                    path.unlink(missing_ok=True)
+                    raise
+        return Change(
+            ident,
+            self.rel(path),
+            sha,
+            "open",
+            {"status": incident.status.value, "severity": sev.value, "commander": commander},
+        )
+
+    def _author(self) -> str:
+        name, _ = self.git.identity()
+        return name
+
+    # -- changing -----------------------------------------------------------------
+
+    def _change(
+        self,
+        ref: str,
+        mutate: Callable[[IncidentFile], str],
+        *,
+        commit: bool,
+        validate_model: bool = True,
+    ) -> Change:
+        """Lock, read, mutate, check, write atomically, commit; restore on failure."""
+        with self.git.lock():
+            ident, path, file = self.read(ref)
+            original = file.text
+            if validate_model:
+                validate(file)
+            subject = mutate(file)
+            if validate_model:
+                validate(file)
+            write_atomic(path, file.text)
+            sha = None
+            if commit:
+                try:
+                    sha = self.git.commit_only(
+                        path, f"incident({ident}): {subject}", {"Incident": ident}
+                    )
+                except BaseException:
+                    write_atomic(path, original)  # nothing half-done: the old file stays
+                    raise
+        return Change(ident, self.rel(path), sha, subject)
+
+    def append(
+        self,
+        ref: str,
+        text: str,
+        *,
+        kind: str = "note",
+        at: datetime | None = None,
+        now: datetime | None = None,
+        commit: bool = True,
+    ) -> Change:
+        """Add a timeline entry (in time order)."""
+        text = clean_text(text, "the entry text")
+        now = now or utcnow()
+        at = at or now
+        if at > now:
+            raise InvalidInput(f"--at {format_ts(at)} is in the future")
+        author = self._author()
+
+        def mutate(file: IncidentFile) -> str:
+            opened = file.data.get("opened_at")
+            if isinstance(opened, datetime) and opened.tzinfo and at < opened:
+                raise InvalidInput(
+                    f"--at {format_ts(at)} is before the incident opened ({format_ts(opened)})"
+                )
+            file.add_entry(Entry(at, author, kind, text))
+            return f"log {kind}: {one_line(text, 50)}"
+
+        # A note never touches the front matter, so a schema slip elsewhere in the
+        # file (`check` reports it) must not stop a responder from logging mid-outage.
+        return self._change(ref, mutate, commit=commit, validate_model=False)
+
+    def transition(
+        self,
+        ref: str,
+        status: str,
+        *,
+        message: str | None = None,
+        at: datetime | None = None,
+        now: datetime | None = None,
+        commit: bool = True,
+    ) -> Change:
+        """Move to another status, stamping its lifecycle timestamp and the timeline."""
+        from .model import STATUS_TIMESTAMP, TIMESTAMP_ORDER, Status, check_transition
+        from .model import parse_status
+
+        new = parse_status(status)
+        note = clean_text(message, "the message") if message else None
+        now = now or utcnow()
+        when = at or now
+        if when > now:
+            raise InvalidInput(f"--at {format_ts(when)} is in the future")
+        author = self._author()
+
+        def mutate(file: IncidentFile) -> str:
+            incident = validate(file)
+            old = incident.status
+            move = check_transition(old, new)
+            if new == Status.CLOSED:
+                self._require_postmortem(file, incident)
+            stamps: dict[str, Any] = {}
+            if move == "reopen":
+                stamps["resolved_at"] = None
+            elif move == "forward":
+                # Reaching a later status implies the earlier milestones happened.
+                target = STATUS_TIMESTAMP.get(new)
+                if target:
+                    upto = TIMESTAMP_ORDER.index(target)
+                    for key in TIMESTAMP_ORDER[1 : upto + 1]:
+                        if getattr(incident, key) is None:
+                            stamps[key] = when
+            previous = [
+                getattr(incident, key)
+                for key in TIMESTAMP_ORDER
+                if getattr(incident, key) is not None and key not in stamps
+            ]
+            latest = max(previous) if previous else None
+            if stamps and latest is not None and when < latest:
+                raise InvalidInput(
+                    f"--at {format_ts(when)} is before an earlier milestone ({format_ts(latest)})"
+                )
+            file.set_field("status", new.value)
+            for key, value in stamps.items():
+                file.set_field(key, value)
+            text = f"Status {old.value} → {new.value}" + (f": {note}" if note else "")
+            file.add_entry(Entry(when, author, "status", text))
+            verb = "reopen" if move == "reopen" else "status"
+            return f"{verb} {old.value} -> {new.value}"
+
+        return self._change(ref, mutate, commit=commit)
+
+    def _require_postmortem(self, file: IncidentFile, incident: Incident) -> None:
+        """Closing needs a passing post-mortem when the severity asks for one."""
+        policy = self.config.severities[incident.severity.value]
+        if not policy.postmortem:
+            return
+        missing = [
+            name
+            for name in self.config.required_sections
+            if file.section_range(name) is None and file.section_range(name, level=3) is None
+        ]
+        if missing:
+            raise InvalidInput(
+                f"{incident.severity.value} needs a post-mortem before it is closed "
+                f"(missing: {', '.join(missing)}); write it first"
+            )
+
+    def set_severity(
+        self,
+        ref: str,
+        severity: str,
+        *,
+        reason: str | None = None,
+        now: datetime | None = None,
+        commit: bool = True,
+    ) -> Change:
+        """Escalate or downgrade."""
+        from .model import parse_severity
+
+        new = parse_severity(severity)
+        note = clean_text(reason, "the reason") if reason else None
+        now = now or utcnow()
+        author = self._author()
+
+        def mutate(file: IncidentFile) -> str:
+            incident = validate(file)
+            old = incident.severity
+            if old == new:
+                raise InvalidInput(f"the incident is already {new.value}")
+            verb = "escalated" if new.level < old.level else "downgraded"
+            file.set_field("severity", new.value)
+            text = f"Severity {old.value} → {new.value} ({verb})" + (f": {note}" if note else "")
+            file.add_entry(Entry(now, author, "severity", text))
+            return f"severity {old.value} -> {new.value}"
+
+        return self._change(ref, mutate, commit=commit)
+
+    def assign(
+        self,
+        ref: str,
+        *,
+        commander: str | None = None,
+        roles: dict[str, str] | None = None,
+        now: datetime | None = None,
+        commit: bool = True,
+    ) -> Change:
+        """Set the Incident Commander and other roles."""
+        roles = dict(roles or {})
+        if "commander" in roles:
+            commander = commander or roles.pop("commander")
+            roles.pop("commander", None)
+        for role in roles:
+            if role not in self.config.roles:
+                raise InvalidInput(
+                    f"unknown role {role!r}; use one of: {', '.join(self.config.roles)} "
+                    "(or add it to `roles` in incidentctl.toml)"
+                )
+        cleaned = {
+            role: clean_text(name, f"the {role}", max_len=200, one_line=True)
+            for role, name in roles.items()
+        }
+        if commander is not None:
+            commander = clean_text(commander, "the commander", max_len=200, one_line=True)
+        if commander is None and not cleaned:
+            raise InvalidInput("nothing to assign; give --commander NAME or --role ROLE=NAME")
+        now = now or utcnow()
+        author = self._author()
+
+        def mutate(file: IncidentFile) -> str:
+            incident = validate(file)
+            changes = []
+            if commander is not None and commander != incident.commander:
+                file.set_field("commander", commander)
+                changes.append(f"commander={commander}")
+            merged = dict(incident.roles)
+            for role, name in cleaned.items():
+                if merged.get(role) != name:
+                    merged[role] = name
+                    changes.append(f"{role}={name}")
+            if merged != incident.roles:
+                file.set_field("roles", merged)
+            if not changes:
+                raise InvalidInput("those roles are already assigned; nothing changed")
+            file.add_entry(Entry(now, author, "role", "Assigned " + ", ".join(changes)))
+            return "assign " + one_line(", ".join(changes), 60)
+
+        return self._change(ref, mutate, commit=commit)
+
+    def replace(self, ref: str, text: str, *, commit: bool = True) -> Change:
+        """Replace the whole file with edited text (from `edit`), checked first."""
+
+        def mutate(file: IncidentFile) -> str:
+            edited = IncidentFile(text, file.path)
+            validate(edited)
+            if edited.id != file.id:
+                raise InvalidIncident(
+                    f"`id` changed from {file.id} to {edited.id}; an incident keeps its ID",
+                    path=file.path,
+                    line=edited.key_line("id"),
+                )
+            file.lines, file.fm_end, file.data = edited.lines, edited.fm_end, edited.data
+            return "edit"
+
+        return self._change(ref, mutate, commit=commit, validate_model=False)
+
+    # -- reading many -------------------------------------------------------------------
+
+    def summaries(
+        self,
+        *,
+        statuses: Iterable[Status] = (),
+        severities: Iterable[Severity] = (),
+        since: date | None = None,
+        warn: Callable[[str], None] | None = None,
+    ) -> list[Summary]:
+        """Incidents matching the filters, newest first; invalid files are reported."""
+        from pydantic import ValidationError
+
+        from .model import Incident
+
+        wanted_status = set(statuses)
+        wanted_severity = set(severities)
+        rows: list[Summary] = []
+        for _, path in self.files():
+            rel = self.rel(path)
+            try:
+                file = IncidentFile.read(path, rel)
+                incident = Incident.model_validate(file.data)
+            except InvalidIncident as exc:
+                if warn:
+                    warn(f"skipped {exc}")
+                continue
+            except ValidationError as exc:
+                if warn:
+                    warn(f"skipped {_validation_error(exc, file)}")
+                continue
+            if wanted_status and incident.status not in wanted_status:
+                continue
+            if wanted_severity and incident.severity not in wanted_severity:
+                continue
+            if since and incident.opened_at < datetime(
+                since.year, since.month, since.day, tzinfo=timezone.utc
+            ):
+                continue
+            rows.append(
+                Summary(
+                    incident.id,
+                    incident.title,
+                    incident.status.value,
+                    incident.severity.value,
+                    incident.opened_at,
+                    incident.resolved_at,
+                    rel,
+                    incident.commander,
+                )
+            )
+        rows.sort(key=lambda r: r.opened_at, reverse=True)
+        return rows
+
+    def history(self, ref: str) -> tuple[str, list[Commit]]:
+        ident, path = self.resolve(ref)
+        return ident, self.git.history(path)
+
+
+def _opened_text(incident: Incident) -> str:
+    parts = [f"Incident opened: {incident.severity.value} {incident.type.value}"]
+    parts.append(f" in {incident.environment.value}")
+    if incident.services:
+        parts.append(f" ({', '.join(incident.services)})")
+    parts.append(f". Commander: {incident.commander}.")
+    return "".join(parts)
+
+
+def validate(file: IncidentFile) -> Incident:
+    """The front matter as a model; schema errors name the file, line and key."""
+    from pydantic import ValidationError
+
+    from .model import Incident
+
+    try:
+        return Incident.model_validate(file.data)
+    except ValidationError as exc:
+        raise _validation_error(exc, file) from None
+
+
+def _validation_error(exc: Any, file: IncidentFile) -> InvalidIncident:
+    error = exc.errors()[0]
+    loc = [str(p) for p in error.get("loc", ())]
+    key = loc[0] if loc else ""
+    where = ".".join(loc) or "front matter"
+    message = error.get("msg", "invalid value")
+    kind = error.get("type", "")
+    if kind == "timezone_aware":
+        message = "has no UTC offset; write it as e.g. 2026-11-26T14:05:00Z"
+    elif kind == "extra_forbidden":
+        message = "is not a known key; fix the spelling, or prefix custom keys with x-"
+    elif kind == "missing":
+        message = "is missing; add it"
+    else:
+        value = error.get("input")
+        shown = repr(value) if not isinstance(value, (dict, list)) else "this value"
+        message = f"{shown}: {message}"
+    return InvalidIncident(f"`{where}` {message}", path=file.path, line=file.key_line(key) or 2)

@@ -1,0 +1,103 @@
+"""Timestamps: parsed only with an explicit offset, always written in UTC with `Z`."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+
+from .errors import InvalidInput
+
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?"
+    r"\s*(?P<tz>[Zz]|[+-]\d{2}:?\d{2})?$"
+)
+_RELATIVE = re.compile(r"^-?(\d+)\s*([smhd])(?:\s+ago)?$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, to the second (incident files do not need microseconds)."""
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def format_ts(value: datetime) -> str:
+    """RFC 3339 in UTC with a `Z`, e.g. 2026-11-26T02:47:00Z."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime")  # a bug: every datetime here is aware
+    value = value.astimezone(timezone.utc)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        text += f".{value.microsecond:06d}".rstrip("0")
+    return text + "Z"
+
+
+def parse_time(text: str, *, now: datetime | None = None, what: str = "time") -> datetime:
+    """Parse a user-given time: RFC 3339 with an offset, `now`, or `15m` / `2h ago`.
+
+    A time without an offset is refused: guessing the responder's zone mid-outage
+    puts entries hours off.
+    """
+    raw = text.strip()
+    now = now or utcnow()
+    if raw.lower() == "now":
+        return now
+    rel = _RELATIVE.match(raw.lower())
+    if rel:
+        return now - timedelta(**{_UNITS[rel.group(2)]: int(rel.group(1))})
+    match = _RFC3339.match(raw)
+    if not match:
+        raise InvalidInput(
+            f"{what} {text!r} is not a time; use RFC 3339 with an offset, "
+            "e.g. 2026-11-26T14:05:00Z, or '15m' for 15 minutes ago"
+        )
+    if match.group("tz") is None:
+        raise InvalidInput(
+            f"{what} {text!r} has no UTC offset; add 'Z' for UTC or an offset "
+            "such as '+02:00' (e.g. 2026-11-26T14:05:00Z)"
+        )
+    iso = raw.replace(" ", "T", 1).replace("t", "T").replace("z", "Z")
+    iso = re.sub(r"\s+", "", iso)
+    if iso.endswith("Z"):
+        iso = iso[:-1] + "+00:00"
+    try:
+        value = datetime.fromisoformat(iso)
+    except ValueError as exc:
+        raise InvalidInput(f"{what} {text!r} is not a valid time: {exc}") from None
+    return value.astimezone(timezone.utc)
+
+
+def parse_date(text: str, *, what: str = "date") -> date:
+    """Parse YYYY-MM-DD (due dates and --since)."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"{what} {text!r} is not a date; use YYYY-MM-DD") from None
+
+
+def parse_duration(text: str, *, what: str = "duration") -> timedelta:
+    """Parse `30m`, `2h`, `1d`, `1w`, `90s` into a timedelta."""
+    match = re.fullmatch(r"\s*(\d+)\s*([smhdw])\s*", text)
+    if not match:
+        raise ValueError(f"{what} {text!r} is not a duration; use e.g. 30m, 2h, 1d, 1w")
+    amount, unit = int(match.group(1)), match.group(2)
+    if unit == "w":
+        return timedelta(weeks=amount)
+    return timedelta(**{_UNITS[unit]: amount})
+
+
+def format_duration(delta: timedelta) -> str:
+    """A short human duration: 45m, 2h 5m, 3d 4h."""
+    seconds = int(delta.total_seconds())
+    if seconds < 0:
+        return "-" + format_duration(-delta)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{days}d"] if days else []
+    if hours:
+        parts.append(f"{hours}h")
+    if minutes and not days:
+        parts.append(f"{minutes}m")
+    if not parts:
+        parts.append(f"{secs}s")
+    return " ".join(parts)
