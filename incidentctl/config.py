@@ -157,7 +157,7 @@ class _Reader:
     """Pops keys from a TOML table, so that what is left over is unknown."""
 
     def __init__(self, table: dict[str, Any], prefix: str = ""):
-        self.table = dict(table)
+        self.data = dict(table)
         self.prefix = prefix
 
     def key(self, name: str) -> str:
@@ -166,37 +166,35 @@ class _Reader:
     def fail(self, name: str, why: str) -> ConfigError:
         return ConfigError(f"{CONFIG_NAME}: `{self.key(name)}` {why}")
 
-    def str(self, name: str, default: str, choices: tuple[str, ...] = ()) -> str:
-        value = self.table.pop(name, default)
+    def text(self, name: str, default: str, choices: tuple[str, ...] = ()) -> str:
+        value = self.data.pop(name, default)
         if not isinstance(value, str) or not value.strip():
             raise self.fail(name, "must be a non-empty string")
         if choices and value not in choices:
             raise self.fail(name, f"must be one of {', '.join(choices)} (got {value!r})")
         return value
 
-    def bool(self, name: str, default: bool) -> bool:
-        value = self.table.pop(name, default)
+    def flag(self, name: str, default: bool) -> bool:
+        value = self.data.pop(name, default)
         if not isinstance(value, bool):
             raise self.fail(name, "must be true or false")
         return value
 
-    def strings(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
-        value = self.table.pop(name, list(default))
-        if not isinstance(value, list) or not all(
-            isinstance(v, str) and v.strip() for v in value
-        ):
+    def texts(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.data.pop(name, list(default))
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise self.fail(name, "must be a list of non-empty strings")
         return tuple(value)
 
-    def table_(self, name: str) -> dict[str, Any]:
-        value = self.table.pop(name, {})
+    def table(self, name: str) -> dict[str, Any]:
+        value = self.data.pop(name, {})
         if not isinstance(value, dict):
             raise self.fail(name, "must be a table")
         return value
 
     def done(self) -> None:
-        if self.table:
-            name = sorted(self.table)[0]
+        if self.data:
+            name = sorted(self.data)[0]
             raise ConfigError(
                 f"{CONFIG_NAME}: unknown key `{self.key(name)}`; see the README for the keys"
             )
@@ -205,11 +203,11 @@ class _Reader:
 def parse(data: dict[str, Any]) -> Config:
     """Validate a parsed TOML document into a Config."""
     top = _Reader(data)
-    incidents_dir = top.str("incidents_dir", Config.incidents_dir)
+    incidents_dir = top.text("incidents_dir", Config.incidents_dir)
     parts = Path(incidents_dir).parts
     if Path(incidents_dir).is_absolute() or ".." in parts or incidents_dir.startswith("-"):
         raise top.fail("incidents_dir", "must be a relative folder inside the repository")
-    id_format = top.str("id_format", Config.id_format)
+    id_format = top.text("id_format", Config.id_format)
     names = [name for _, name in _split_format(id_format) if name is not None]
     unknown = [n for n in names if n not in ID_PLACEHOLDERS]
     if unknown:
@@ -222,22 +220,22 @@ def parse(data: dict[str, Any]) -> Config:
     sample = id_format.format(date="20260101", time="0000", rand="abcd")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", sample):
         raise top.fail("id_format", "may hold only letters, digits, '.', '_' and '-'")
-    default_severity = top.str("default_severity", Config.default_severity)
+    default_severity = top.text("default_severity", Config.default_severity)
     try:
         from .model import parse_severity
 
         default_severity = parse_severity(default_severity).value
     except Exception:
         raise top.fail("default_severity", "must be SEV-1..SEV-4") from None
-    default_type = top.str("default_type", Config.default_type, TYPES)
-    default_environment = top.str("default_environment", Config.default_environment, ENVIRONMENTS)
-    roles = top.strings("roles", DEFAULT_ROLES)
+    default_type = top.text("default_type", Config.default_type, TYPES)
+    default_environment = top.text("default_environment", Config.default_environment, ENVIRONMENTS)
+    roles = top.texts("roles", DEFAULT_ROLES)
     for role in roles:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", role):
             raise top.fail("roles", f"has {role!r}; a role is lower-case letters, digits and _")
 
     severities = dict(DEFAULT_SEVERITIES)
-    sev_table = top.table_("severities")
+    sev_table = top.table("severities")
     for name in list(sev_table):
         if name not in SEVERITY_NAMES:
             raise ConfigError(
@@ -248,27 +246,27 @@ def parse(data: dict[str, Any]) -> Config:
         if not isinstance(raw, dict):
             raise ConfigError(f"{CONFIG_NAME}: `severities.{name}` must be a table")
         sev = _Reader(raw, f"severities.{name}.")
-        update_every = sev.str("update_every", base.update_every)
+        update_every = sev.text("update_every", base.update_every)
         _duration(sev, "update_every", update_every)
         severities[name] = SeverityPolicy(
             name,
-            sev.str("description", base.description),
-            sev.str("response", base.response),
+            sev.text("description", base.description),
+            sev.text("response", base.response),
             update_every,
-            sev.bool("postmortem", base.postmortem),
+            sev.flag("postmortem", base.postmortem),
         )
         sev.done()
 
-    pm = _Reader(top.table_("postmortem"), "postmortem.")
-    required_sections = pm.strings("required_sections", DEFAULT_REQUIRED_SECTIONS)
+    pm = _Reader(top.table("postmortem"), "postmortem.")
+    required_sections = pm.texts("required_sections", DEFAULT_REQUIRED_SECTIONS)
     pm.done()
 
-    oc = _Reader(top.table_("oncall"), "oncall.")
-    rotation = oc.strings("rotation", ())
-    start = oc.table.pop("start", None)
+    oc = _Reader(top.table("oncall"), "oncall.")
+    rotation = oc.texts("rotation", ())
+    start = oc.data.pop("start", None)
     if start is not None and (not isinstance(start, datetime) or start.tzinfo is None):
         raise oc.fail("start", "must be a TOML date-time with an offset, e.g. 2026-01-05T09:00:00Z")
-    shift = _duration(oc, "shift", oc.str("shift", "1w"))
+    shift = _duration(oc, "shift", oc.text("shift", "1w"))
     oc.done()
     top.done()
     return Config(
@@ -290,7 +288,9 @@ def _duration(reader: _Reader, name: str, text: str) -> timedelta:
     try:
         value = parse_duration(text)
     except ValueError:
-        raise reader.fail(name, f"must be a duration such as 30m, 2h, 1d or 1w (got {text!r})") from None
+        raise reader.fail(
+            name, f"must be a duration such as 30m, 2h, 1d or 1w (got {text!r})"
+        ) from None
     if value <= timedelta(0):
         raise reader.fail(name, "must be longer than zero")
     return value

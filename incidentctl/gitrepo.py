@@ -82,10 +82,9 @@ def find_root(start: Path) -> tuple[Path, Path]:
     )
     lines = result.stdout.splitlines()
     if result.returncode != 0 or len(lines) != 2:
-        if "not a git repository" in result.stderr.lower() or result.returncode != 0:
-            raise GitError(
-                f"not inside a git repository ({start}); run `git init` or pass `--repo PATH`"
-            )
+        raise GitError(
+            f"not inside a git work tree ({start}); run `git init` or pass `--repo PATH`"
+        )
     return Path(lines[0]), Path(lines[1])
 
 

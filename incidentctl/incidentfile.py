@@ -7,6 +7,7 @@ comments, key order and hand-written text survive every command.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -21,12 +22,9 @@ import yaml
 from .errors import InvalidIncident
 from .timeutil import format_ts
 
-try:  # libyaml is ~13x faster on front matter (FIELD-NOTES.md); fall back if absent
-    _BaseLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
-    _BaseDumper: type[yaml.SafeDumper] = yaml.CSafeDumper  # type: ignore[assignment]
-except AttributeError:  # pragma: no cover
-    _BaseLoader = yaml.SafeLoader
-    _BaseDumper = yaml.SafeDumper
+# libyaml is ~13x faster on front matter (FIELD-NOTES.md); pure Python if it is absent.
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 _CONFLICT = re.compile(r"^(<{7}|>{7}|\|{7})(?: |$)")
 _TOP_KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)[ \t]*:(?:[ \t]|$)")
@@ -47,7 +45,7 @@ class _DuplicateKey(yaml.YAMLError):
         self.line = line
 
 
-class StrictLoader(_BaseLoader):
+class StrictLoader(_BaseLoader):  # type: ignore[misc,valid-type]
     """SafeLoader that refuses duplicate keys instead of keeping the last one."""
 
 
@@ -66,13 +64,10 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
     return result
 
 
-StrictLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,  # type: ignore[arg-type]
-)
+StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-class _Dumper(_BaseDumper):
+class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
     """Writes timestamps as plain RFC 3339 UTC scalars (`2026-11-26T02:47:00Z`)."""
 
 
@@ -84,8 +79,8 @@ def _represent_enum(dumper: yaml.SafeDumper, value: Enum) -> yaml.ScalarNode:
     return dumper.represent_str(str(value.value))
 
 
-_Dumper.add_representer(datetime, _represent_datetime)  # type: ignore[arg-type]
-_Dumper.add_multi_representer(Enum, _represent_enum)  # type: ignore[arg-type]
+_Dumper.add_representer(datetime, _represent_datetime)
+_Dumper.add_multi_representer(Enum, _represent_enum)
 
 
 def load_yaml(text: str, *, path: str, first_line: int) -> Any:
@@ -139,7 +134,12 @@ class Entry:
     line: int = 0
 
     def as_json(self) -> dict[str, str]:
-        return {"at": format_ts(self.at), "author": self.author, "kind": self.kind, "text": self.text}
+        return {
+            "at": format_ts(self.at),
+            "author": self.author,
+            "kind": self.kind,
+            "text": self.text,
+        }
 
 
 def clean_author(name: str) -> str:
@@ -334,9 +334,11 @@ class IncidentFile:
             line = self.lines[index].rstrip("\r\n")
             fence_match = _FENCE.match(line)
             if fence is not None:
-                if fence_match and fence_match.group(1)[0] == fence[0] and len(
-                    fence_match.group(1)
-                ) >= len(fence):
+                if (
+                    fence_match
+                    and fence_match.group(1)[0] == fence[0]
+                    and len(fence_match.group(1)) >= len(fence)
+                ):
                     fence = None
                 continue
             if fence_match:
@@ -472,10 +474,8 @@ def write_atomic(file: Path, text: str) -> None:
         os.chmod(tmp, mode)
         os.replace(tmp, file)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     try:
         dir_fd = os.open(file.parent, os.O_RDONLY)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import date, timezone
 from enum import Enum
 from typing import Annotated, Any
 
@@ -102,8 +102,7 @@ def parse_severity(text: str) -> Severity:
         level = _SEVERITY_ALIASES[raw]
     if level is None:
         raise InvalidInput(
-            f"unknown severity {text!r}; use SEV-1..SEV-4, 1..4, P0..P3 "
-            "or critical/high/medium/low"
+            f"unknown severity {text!r}; use SEV-1..SEV-4, 1..4, P0..P3 or critical/high/medium/low"
         )
     return Severity(f"SEV-{level}")
 

@@ -65,7 +65,7 @@ def compose(metadata: dict[str, Any], body: str) -> str:
 
     from .incidentfile import dump_front_matter, load_yaml
 
-    class _Handler(frontmatter.YAMLHandler):  # type: ignore[misc]
+    class _Handler(frontmatter.default_handlers.YAMLHandler):
         def export(self, metadata: dict[str, Any], **kwargs: object) -> str:
             return dump_front_matter(metadata).rstrip("\n")
 

@@ -63,12 +63,16 @@ def init(path: Path, *, force: bool = False) -> tuple[list[str], list[str], bool
     path.mkdir(parents=True, exist_ok=True)
     ran_git_init = False
     inside = subprocess.run(
-        ["git", "rev-parse", "--is-inside-work-tree"], cwd=path, capture_output=True, text=True,
+        ["git", "rev-parse", "--is-inside-work-tree"],
+        cwd=path,
+        capture_output=True,
+        text=True,
         check=False,
     )
     if inside.returncode != 0:
-        done = subprocess.run(["git", "init", "--quiet"], cwd=path, capture_output=True,
-                              text=True, check=False)
+        done = subprocess.run(
+            ["git", "init", "--quiet"], cwd=path, capture_output=True, text=True, check=False
+        )
         if done.returncode != 0:
             raise GitError(f"git init failed: {done.stderr.strip()}")
         ran_git_init = True

@@ -151,7 +151,9 @@ class IncidentRepo:
         if len(matches) > 1:
             shown = ", ".join(i for i, _ in matches[:5])
             more = f" and {len(matches) - 5} more" if len(matches) > 5 else ""
-            raise NotFound(f"{ref!r} matches {len(matches)} incidents ({shown}{more}); give more of the ID")
+            raise NotFound(
+                f"{ref!r} matches {len(matches)} incidents ({shown}{more}); give more of the ID"
+            )
         return matches[0]
 
     def read(self, ref: str) -> tuple[str, Path, IncidentFile]:
@@ -180,7 +182,9 @@ class IncidentRepo:
             )
             if ident.lower() not in used:
                 return ident
-        raise InvalidInput("could not find a free incident ID; widen `id_format`")  # pragma: no cover
+        raise InvalidInput(
+            "could not find a free incident ID; widen `id_format`"
+        )  # pragma: no cover
 
     def new(
         self,
@@ -199,7 +203,7 @@ class IncidentRepo:
         commit: bool = True,
     ) -> Change:
         """Create an incident file (and commit it): the front matter, summary, timeline."""
-        from .model import Environment, IncidentType, Incident, Status, parse_severity
+        from .model import Environment, Incident, IncidentType, Status, parse_severity
         from .render import compose, render
 
         now = now or utcnow()
@@ -282,7 +286,8 @@ class IncidentRepo:
             if commit:
                 try:
                     sha = self.git.commit_only(
-                        path, f"incident({ident}): open {sev.value}: {one_line(title, 50)}",
+                        path,
+                        f"incident({ident}): open {sev.value}: {one_line(title, 50)}",
                         {"Incident": ident},
                     )
                 except BaseException:
@@ -373,8 +378,7 @@ class IncidentRepo:
         commit: bool = True,
     ) -> Change:
         """Move to another status, stamping its lifecycle timestamp and the timeline."""
-        from .model import STATUS_TIMESTAMP, TIMESTAMP_ORDER, Status, check_transition
-        from .model import parse_status
+        from .model import STATUS_TIMESTAMP, TIMESTAMP_ORDER, Status, check_transition, parse_status
 
         new = parse_status(status)
         note = clean_text(message, "the message") if message else None

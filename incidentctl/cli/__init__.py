@@ -65,7 +65,9 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def complete_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+def complete_ids(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
     """Shell completion for incident IDs (by file name: cheap, no parsing)."""
     from click.shell_completion import CompletionItem
 
@@ -109,7 +111,9 @@ def commit_note(sha: str | None) -> str:
     envvar="INCIDENTCTL_REPO",
     help="The incident repository (default: the git repository around the current folder).",
 )
-@click.version_option(__version__, "--version", prog_name="incidentctl", message="%(prog)s %(version)s")
+@click.version_option(
+    __version__, "--version", prog_name="incidentctl", message="%(prog)s %(version)s"
+)
 @click.pass_context
 def cli(ctx: click.Context, repo: Path | None) -> None:
     """Incidents as code: one Markdown file per incident, one git commit per change.

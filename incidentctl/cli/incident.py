@@ -31,8 +31,15 @@ def _time(value: str | None, what: str) -> datetime | None:
 
 def _report(change: Any, as_json: bool = False) -> None:
     if as_json:
-        emit_json({"id": change.id, "path": change.path, "commit": change.commit,
-                   "change": change.subject, **change.extra})
+        emit_json(
+            {
+                "id": change.id,
+                "path": change.path,
+                "commit": change.commit,
+                "change": change.subject,
+                **change.extra,
+            }
+        )
         return
     click.echo(f"{style(change.id, bold=True)}: {change.subject} ({commit_note(change.commit)})")
 
@@ -41,12 +48,16 @@ def _report(change: Any, as_json: bool = False) -> None:
 @click.argument("title", required=False)
 @click.option("--severity", "-s", "severity", help=SEVERITY_HELP)
 @click.option(
-    "--type", "-t", "kind",
+    "--type",
+    "-t",
+    "kind",
     type=click.Choice(["outage", "security", "performance", "data", "integration"]),
     help="The kind of incident; picks the checklist.  [default: outage]",
 )
 @click.option(
-    "--env", "-e", "environment",
+    "--env",
+    "-e",
+    "environment",
     type=click.Choice(["production", "staging", "development"]),
     help="Where it happens.  [default: production]",
 )
@@ -82,7 +93,7 @@ def open_(
     interactive = sys.stdin.isatty() and not as_json
     if title is None:
         if not interactive:
-            raise click.UsageError("give the incident a TITLE, e.g. incidentctl open \"API 500s\"")
+            raise click.UsageError('give the incident a TITLE, e.g. incidentctl open "API 500s"')
         title = click.prompt("Title (what is broken, as users see it)")
     if severity is None and interactive:
         for name, policy in repo.config.severities.items():
@@ -180,7 +191,12 @@ def status(
 @click.pass_obj
 @handle_errors
 def severity(
-    state: State, incident_id: str, severity: str, reason: str | None, no_commit: bool, as_json: bool
+    state: State,
+    incident_id: str,
+    severity: str,
+    reason: str | None,
+    no_commit: bool,
+    as_json: bool,
 ) -> None:
     """Escalate or downgrade. SEV is SEV-1..SEV-4 (or 1..4, P0..P3, critical..low)."""
     change = state.repo().set_severity(incident_id, severity, reason=reason, commit=not no_commit)
@@ -200,8 +216,14 @@ def _role_pairs(values: tuple[str, ...]) -> dict[str, str]:
 @click.command("assign")
 @id_argument
 @click.option("--commander", "-c", help="The Incident Commander.")
-@click.option("--role", "-r", "roles", multiple=True, metavar="ROLE=NAME",
-              help="Another role, e.g. comms=bob or scribe=carol (repeatable).")
+@click.option(
+    "--role",
+    "-r",
+    "roles",
+    multiple=True,
+    metavar="ROLE=NAME",
+    help="Another role, e.g. comms=bob or scribe=carol (repeatable).",
+)
 @no_commit_option
 @json_option
 @click.pass_obj

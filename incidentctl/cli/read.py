@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import State, emit_json, handle_errors, id_argument, json_option, style
+
+if TYPE_CHECKING:
+    from ..model import Status
 
 STATUS_COLOURS = {
     "triage": "magenta",
@@ -45,7 +48,7 @@ def show(state: State, incident_id: str, as_json: bool) -> None:
     entries = file.timeline()
     if as_json:
         data: dict[str, Any] = incident.model_dump(mode="json")
-        for key, value in list(data.items()):
+        for key in data:
             if isinstance(getattr(incident, key, None), datetime):
                 data[key] = _ts(getattr(incident, key))
         data["path"] = file.path
@@ -55,8 +58,9 @@ def show(state: State, incident_id: str, as_json: bool) -> None:
     policy = repo.config.severities[incident.severity.value]
     status = incident.status.value
     click.echo(f"{style(incident.id, bold=True)}  {incident.title}")
+    sev = incident.severity.value
     click.echo(
-        f"  {style(incident.severity.value, fg=SEVERITY_COLOURS[incident.severity.value], bold=True)}"
+        f"  {style(sev, fg=SEVERITY_COLOURS[sev], bold=True)}"
         f" · {style(status, fg=STATUS_COLOURS[status])} · {incident.type.value} · "
         f"{incident.environment.value} · {incident.visibility.value}"
     )
@@ -71,8 +75,14 @@ def show(state: State, incident_id: str, as_json: bool) -> None:
         f"  Opened:    {_ts(incident.opened_at)} ({format_duration(end - incident.opened_at)}"
         f"{' to resolve' if incident.resolved_at else ' so far'})"
     )
-    for key in ("detected_at", "started_at", "acknowledged_at", "mitigated_at", "resolved_at",
-                "closed_at"):
+    for key in (
+        "detected_at",
+        "started_at",
+        "acknowledged_at",
+        "mitigated_at",
+        "resolved_at",
+        "closed_at",
+    ):
         value = getattr(incident, key)
         if value:
             label = key.removesuffix("_at").capitalize() + ":"
@@ -129,8 +139,13 @@ def history(state: State, incident_id: str, as_json: bool) -> None:
     if as_json:
         emit_json(
             [
-                {"commit": c.sha, "author": c.author, "email": c.email, "at": _ts(c.at),
-                 "subject": c.subject}
+                {
+                    "commit": c.sha,
+                    "author": c.author,
+                    "email": c.email,
+                    "at": _ts(c.at),
+                    "subject": c.subject,
+                }
                 for c in commits
             ]
         )
@@ -142,8 +157,12 @@ def history(state: State, incident_id: str, as_json: bool) -> None:
 
 
 @click.command("list")
-@click.option("--status", "statuses", multiple=True,
-              help="Only this status (repeatable); 'active' means not yet resolved.")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    help="Only this status (repeatable); 'active' means not yet resolved.",
+)
 @click.option("--severity", "severities", multiple=True, help="Only this severity (repeatable).")
 @click.option("--since", help="Only incidents opened on or after this date (YYYY-MM-DD).")
 @json_option
@@ -160,7 +179,7 @@ def list_(
     from ..model import ACTIVE, parse_severity, parse_status
     from ..timeutil import parse_date
 
-    wanted = set()
+    wanted: set[Status] = set()
     for value in statuses:
         wanted.update(ACTIVE if value.lower() == "active" else {parse_status(value)})
     rows = state.repo().summaries(
