@@ -224,10 +224,9 @@ class GitRepo:
             with git.Repo(self.root) as repo:
                 if self.head() is None:
                     return []
-                out: list[Commit] = []
-                for commit in repo.iter_commits("HEAD", paths=[rel], follow=True):
-                    out.append(_commit(commit))
-                return out
+                # `git rev-list` (what iter_commits runs) refuses --follow; `git log` takes it.
+                shas = repo.git.log("--follow", "--format=%H", "HEAD", "--", rel).split()
+                return [_commit(repo.commit(sha)) for sha in shas]
         except git.GitCommandError as exc:
             raise GitError(_git_message(["log"], str(exc.stderr))) from None
 
