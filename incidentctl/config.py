@@ -32,6 +32,7 @@ class SeverityPolicy:
     response: str
     update_every: str
     postmortem: bool
+    sections: tuple[str, ...] | None = None  # None: the [postmortem] required_sections
 
 
 DEFAULT_SEVERITIES = {
@@ -66,6 +67,8 @@ DEFAULT_SEVERITIES = {
 }
 
 DEFAULT_ROLES = ("commander", "deputy", "comms", "scribe", "ops_lead", "liaison")
+
+DEFAULT_PLACEHOLDER = r"(?<![A-Za-z])TODO(?![A-Za-z])"  # `_TODO:` counts, `TODOS` not
 
 DEFAULT_REQUIRED_SECTIONS = (
     "Summary",
@@ -109,6 +112,7 @@ class Config:
     roles: tuple[str, ...] = DEFAULT_ROLES
     severities: dict[str, SeverityPolicy] = field(default_factory=lambda: dict(DEFAULT_SEVERITIES))
     required_sections: tuple[str, ...] = DEFAULT_REQUIRED_SECTIONS
+    placeholder_pattern: str = DEFAULT_PLACEHOLDER
     oncall: OnCall = OnCall()
 
     def id_regex(self) -> str:
@@ -248,17 +252,24 @@ def parse(data: dict[str, Any]) -> Config:
         sev = _Reader(raw, f"severities.{name}.")
         update_every = sev.text("update_every", base.update_every)
         _duration(sev, "update_every", update_every)
+        sections = sev.texts("sections", ()) if "sections" in sev.data else None
         severities[name] = SeverityPolicy(
             name,
             sev.text("description", base.description),
             sev.text("response", base.response),
             update_every,
             sev.flag("postmortem", base.postmortem),
+            sections,
         )
         sev.done()
 
     pm = _Reader(top.table("postmortem"), "postmortem.")
     required_sections = pm.texts("required_sections", DEFAULT_REQUIRED_SECTIONS)
+    placeholder = pm.text("placeholder_pattern", DEFAULT_PLACEHOLDER)
+    try:
+        re.compile(placeholder)
+    except re.error as exc:
+        raise pm.fail("placeholder_pattern", f"is not a valid regular expression: {exc}") from None
     pm.done()
 
     oc = _Reader(top.table("oncall"), "oncall.")
@@ -278,6 +289,7 @@ def parse(data: dict[str, Any]) -> Config:
         roles=roles,
         severities=severities,
         required_sections=required_sections,
+        placeholder_pattern=placeholder,
         oncall=OnCall(rotation, start, shift),
     )
 

@@ -6,11 +6,19 @@ from __future__ import annotations
 class IncidentctlError(Exception):
     """A problem the user can fix; the CLI prints it as one line and exits 1."""
 
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        rule: str | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.path = path
         self.line = line
+        self.rule = rule  # the `check` rule this problem breaks, where it is one
 
     def __str__(self) -> str:
         where = ""
@@ -29,6 +37,10 @@ class InvalidIncident(IncidentctlError):
 
 class InvalidInput(IncidentctlError):
     """A value given on the command line is not acceptable."""
+
+
+class NothingToDo(InvalidInput):
+    """The change asked for is already in place; nothing was written."""
 
 
 class ConfigError(IncidentctlError):

@@ -92,16 +92,19 @@ def load_yaml(text: str, *, path: str, first_line: int) -> Any:
             f"duplicate key {exc.key!r} in the front matter; keep only one",
             path=path,
             line=first_line + exc.line,
+            rule="duplicate-key",
         ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = first_line + mark.line if mark is not None else None
         problem = (exc.problem or "invalid YAML").strip()
         raise InvalidIncident(
-            f"invalid YAML in the front matter: {problem}", path=path, line=line
+            f"invalid YAML in the front matter: {problem}", path=path, line=line, rule="yaml"
         ) from None
     except yaml.YAMLError as exc:
-        raise InvalidIncident(f"invalid YAML in the front matter: {exc}", path=path) from None
+        raise InvalidIncident(
+            f"invalid YAML in the front matter: {exc}", path=path, rule="yaml"
+        ) from None
 
 
 def dump_field(key: str, value: Any) -> list[str]:
@@ -168,6 +171,7 @@ def _decode(data: bytes, path: str) -> str:
             f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
             path=path,
             line=line,
+            rule="encoding",
         ) from None
 
 
@@ -205,6 +209,7 @@ class IncidentFile:
                     "leftover merge conflict marker; resolve the conflict and remove the markers",
                     path=self.path,
                     line=number,
+                    rule="conflict-marker",
                 )
 
     def _split(self) -> None:
@@ -215,13 +220,17 @@ class IncidentFile:
                 "does not start with front matter; the first line must be '---'",
                 path=self.path,
                 line=1,
+                rule="front-matter",
             )
         for index in range(1, len(self.lines)):
             if self.lines[index].rstrip("\r\n").rstrip() in ("---", "..."):
                 self.fm_end = index  # index of the closing boundary line
                 return
         raise InvalidIncident(
-            "the front matter is not closed; add a line '---' after it", path=self.path, line=1
+            "the front matter is not closed; add a line '---' after it",
+            path=self.path,
+            line=1,
+            rule="front-matter",
         )
 
     def _load(self) -> dict[str, Any]:
@@ -231,11 +240,15 @@ class IncidentFile:
                 "the front matter must be a YAML mapping of keys to values",
                 path=self.path,
                 line=2,
+                rule="front-matter",
             )
         ident = data.get("id")
         if not isinstance(ident, str) or not ident:
             raise InvalidIncident(
-                "the front matter has no `id`; add `id: <ID>`", path=self.path, line=2
+                "the front matter has no `id`; add `id: <ID>`",
+                path=self.path,
+                line=2,
+                rule="schema",
             )
         return data
 
@@ -328,26 +341,38 @@ class IncidentFile:
 
     def sections(self) -> list[tuple[int, str, int]]:
         """Headings in the body as (line index, title, level), skipping code blocks."""
-        out = []
-        fence: str | None = None
+        return scan_headings(self.lines, self.body_start)
+
+    def region(self, name: str) -> tuple[int, int] | None:
+        """[start, end) of the lines between `<!-- incidentctl:NAME -->` markers."""
+        begin, end = f"<!-- incidentctl:{name} -->", f"<!-- /incidentctl:{name} -->"
+        start = None
         for index in range(self.body_start, len(self.lines)):
-            line = self.lines[index].rstrip("\r\n")
-            fence_match = _FENCE.match(line)
-            if fence is not None:
-                if (
-                    fence_match
-                    and fence_match.group(1)[0] == fence[0]
-                    and len(fence_match.group(1)) >= len(fence)
-                ):
-                    fence = None
-                continue
-            if fence_match:
-                fence = fence_match.group(1)
-                continue
-            heading = _HEADING.match(line)
-            if heading:
-                out.append((index, (heading.group(2) or "").strip(), len(heading.group(1))))
-        return out
+            line = self.lines[index].strip()
+            if line == begin and start is None:
+                start = index + 1
+            elif line == end and start is not None:
+                return start, index
+        return None
+
+    def replace_region(self, name: str, new_lines: list[str]) -> bool:
+        """Replace a tool-owned region's lines; False when the file has no such region."""
+        found = self.region(name)
+        if found is None:
+            return False
+        start, end = found
+        self.lines[start:end] = new_lines
+        return True
+
+    def append_body(self, text: str) -> None:
+        """Add text at the end of the file, after one blank line."""
+        if self.lines and not self.lines[-1].endswith("\n"):
+            self.lines[-1] += "\n"
+        if self.lines and self.lines[-1].strip():
+            self.lines.append("\n")
+        self.lines.extend(text.splitlines(keepends=True))
+        if self.lines and not self.lines[-1].endswith("\n"):
+            self.lines[-1] += "\n"
 
     def section_range(self, title: str, level: int = 2) -> tuple[int, int] | None:
         """[heading index, end index) of the first section with this title."""
@@ -429,6 +454,34 @@ class IncidentFile:
 
     def save(self, file: Path) -> None:
         write_atomic(file, self.text)
+
+
+def scan_headings(lines: list[str], start: int = 0) -> list[tuple[int, str, int]]:
+    """ATX headings as (line index, title, level), skipping fenced code blocks.
+
+    A line scanner, not a Markdown parser: it serves the hot path (`log`), where
+    markdown-it's import would cost more than the whole edit. `check` uses the parser.
+    """
+    out = []
+    fence: str | None = None
+    for index in range(start, len(lines)):
+        line = lines[index].rstrip("\r\n")
+        fence_match = _FENCE.match(line)
+        if fence is not None:
+            if (
+                fence_match
+                and fence_match.group(1)[0] == fence[0]
+                and len(fence_match.group(1)) >= len(fence)
+            ):
+                fence = None
+            continue
+        if fence_match:
+            fence = fence_match.group(1)
+            continue
+        heading = _HEADING.match(line)
+        if heading:
+            out.append((index, (heading.group(2) or "").strip(), len(heading.group(1))))
+    return out
 
 
 def _entry(raw: dict[str, Any]) -> Entry:

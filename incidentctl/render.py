@@ -45,7 +45,13 @@ def environment(repo_root: Path | None) -> ImmutableSandboxedEnvironment:
         lstrip_blocks=True,
         autoescape=select_autoescape(["html", "xml"], default=False),
     )
+    env.filters["cell"] = markdown_cell
     return env
+
+
+def markdown_cell(value: object) -> str:
+    """Text that stays inside one Markdown table cell: one line, pipes escaped."""
+    return " ".join(str(value).split()).replace("|", "\\|")
 
 
 def render(name: str, context: dict[str, Any], repo_root: Path | None = None) -> str:

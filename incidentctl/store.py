@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config
 from .config import load as load_config
-from .errors import InvalidIncident, InvalidInput, NotFound
+from .errors import InvalidIncident, InvalidInput, NotFound, NothingToDo
 from .gitrepo import Commit, GitRepo
 from .incidentfile import Entry, IncidentFile, format_entry, write_atomic
 from .timeutil import format_ts, utcnow
@@ -61,6 +61,41 @@ class Summary:
             "path": self.path,
             "commander": self.commander,
         }
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    """One row of `action list`."""
+
+    incident: str
+    path: str
+    id: str
+    title: str
+    owner: str | None
+    due: date | None
+    status: str
+    issue: str | None
+    overdue: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "incident": self.incident,
+            "path": self.path,
+            "id": self.id,
+            "title": self.title,
+            "owner": self.owner,
+            "due": self.due.isoformat() if self.due else None,
+            "status": self.status,
+            "issue": self.issue,
+            "overdue": self.overdue,
+        }
+
+
+def _item_data(item: Any) -> dict[str, Any]:
+    """An action item as it is written in the front matter (unset keys left out)."""
+    data: dict[str, Any] = item.model_dump(mode="python", exclude_none=True)
+    data["status"] = item.status.value
+    return data
 
 
 def clean_text(text: str, what: str, *, max_len: int = TEXT_MAX, one_line: bool = False) -> str:
@@ -427,18 +462,19 @@ class IncidentRepo:
 
     def _require_postmortem(self, file: IncidentFile, incident: Incident) -> None:
         """Closing needs a passing post-mortem when the severity asks for one."""
-        policy = self.config.severities[incident.severity.value]
-        if not policy.postmortem:
-            return
-        missing = [
-            name
-            for name in self.config.required_sections
-            if file.section_range(name) is None and file.section_range(name, level=3) is None
-        ]
-        if missing:
+        from .check import postmortem_problems
+        from .model import Status
+
+        # Judge it as the resolved incident it still is; `closed` adds no rule of its own.
+        as_resolved = incident.model_copy(update={"status": Status.RESOLVED})
+        problems = postmortem_problems(self.config, file, as_resolved)
+        if problems:
+            first = problems[0]
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise InvalidInput(
-                f"{incident.severity.value} needs a post-mortem before it is closed "
-                f"(missing: {', '.join(missing)}); write it first"
+                f"{incident.severity.value} needs a passing post-mortem before it is closed: "
+                f"line {first.line}: {first.message}{more}; "
+                f"see `incidentctl check {first.path}`"
             )
 
     def set_severity(
@@ -539,7 +575,160 @@ class IncidentRepo:
 
         return self._change(ref, mutate, commit=commit, validate_model=False)
 
+    # -- post-mortem and action items ------------------------------------------------
+
+    def postmortem(self, ref: str, *, commit: bool = True) -> Change:
+        """Add the post-mortem sections the incident lacks, prefilled from it."""
+        from .postmortem import add_sections
+
+        added: list[str] = []
+
+        def mutate(file: IncidentFile) -> str:
+            incident = validate(file)
+            before = file.text
+            added.extend(add_sections(file, incident, self.root))
+            if file.text == before:
+                raise NothingToDo("the post-mortem sections are all there; nothing changed")
+            what = ", ".join(added) if added else "refresh figures and action items"
+            return "postmortem: " + one_line(what, 60)
+
+        change = self._change(ref, mutate, commit=commit)
+        return Change(change.id, change.path, change.commit, change.subject, {"added": added})
+
+    def add_action(
+        self,
+        ref: str,
+        title: str,
+        *,
+        owner: str,
+        due: date,
+        now: datetime | None = None,
+        commit: bool = True,
+    ) -> Change:
+        """Add an action item (AI-N, the next free number) and note it in the timeline."""
+        from .model import ActionItem
+
+        title = clean_text(title, "the action item title", max_len=200, one_line=True)
+        owner = clean_text(owner, "the owner", max_len=200, one_line=True)
+        now = now or utcnow()
+        author = self._author()
+        new_id: list[str] = []
+
+        def mutate(file: IncidentFile) -> str:
+            incident = validate(file)
+            numbers = [int(item.id[3:]) for item in incident.action_items]
+            item = ActionItem(
+                id=f"AI-{max(numbers, default=0) + 1}", title=title, owner=owner, due=due
+            )
+            new_id.append(item.id)
+            items = [*incident.action_items, item]
+            file.set_field("action_items", [_item_data(i) for i in items])
+            text = f"Action item {item.id} added: {title} (owner {owner}, due {due.isoformat()})"
+            file.add_entry(Entry(now, author, "action", text))
+            self._refresh_actions(file)
+            return f"action {item.id}: {one_line(title, 50)}"
+
+        change = self._change(ref, mutate, commit=commit)
+        return Change(change.id, change.path, change.commit, change.subject, {"action": new_id[0]})
+
+    def complete_action(
+        self, ref: str, action_id: str, *, now: datetime | None = None, commit: bool = True
+    ) -> Change:
+        """Mark an action item done."""
+        wanted = action_id.strip().upper()
+        if wanted.isdigit():
+            wanted = f"AI-{wanted}"
+        now = now or utcnow()
+        author = self._author()
+
+        def mutate(file: IncidentFile) -> str:
+            from .model import ActionStatus
+
+            incident = validate(file)
+            items = list(incident.action_items)
+            index = next((n for n, it in enumerate(items) if it.id == wanted), None)
+            if index is None:
+                known = ", ".join(i.id for i in items) or "none"
+                raise NotFound(f"{incident.id} has no action item {action_id!r} (it has: {known})")
+            item = items[index]
+            if item.status == ActionStatus.DONE:
+                raise NothingToDo(f"{wanted} is already done")
+            items[index] = item.model_copy(update={"status": ActionStatus.DONE})
+            file.set_field("action_items", [_item_data(i) for i in items])
+            file.add_entry(Entry(now, author, "action", f"Action item {wanted} done: {item.title}"))
+            self._refresh_actions(file)
+            return f"action {wanted} done"
+
+        return self._change(ref, mutate, commit=commit)
+
+    def _refresh_actions(self, file: IncidentFile) -> None:
+        from .postmortem import refresh_actions
+
+        refresh_actions(file, validate(file), self.root)
+
+    def actions(
+        self,
+        ref: str | None = None,
+        *,
+        open_only: bool = False,
+        overdue: bool = False,
+        today: date | None = None,
+        warn: Callable[[str], None] | None = None,
+    ) -> list[ActionRow]:
+        """Action items of one incident, or of all, filtered."""
+        from .model import ActionStatus
+
+        today = today or utcnow().date()
+        if ref is not None:
+            _, incident = self.get(ref)
+            incidents = [(incident, self.resolve(ref)[1])]
+        else:
+            incidents = self._valid_incidents(warn)
+        rows = []
+        for incident, path in incidents:
+            for item in incident.action_items:
+                is_open = item.status == ActionStatus.OPEN
+                late = is_open and item.due is not None and item.due < today
+                if (open_only and not is_open) or (overdue and not late):
+                    continue
+                rows.append(
+                    ActionRow(
+                        incident.id,
+                        self.rel(path),
+                        item.id,
+                        item.title,
+                        item.owner,
+                        item.due,
+                        item.status.value,
+                        item.issue,
+                        late,
+                    )
+                )
+        return rows
+
     # -- reading many -------------------------------------------------------------------
+
+    def _valid_incidents(
+        self, warn: Callable[[str], None] | None = None
+    ) -> list[tuple[Incident, Path]]:
+        """Every incident that parses and validates; the others are reported to `warn`."""
+        from pydantic import ValidationError
+
+        from .model import Incident
+
+        out = []
+        for _, path in self.files():
+            rel = self.rel(path)
+            try:
+                file = IncidentFile.read(path, rel)
+                out.append((Incident.model_validate(file.data), path))
+            except InvalidIncident as exc:
+                if warn:
+                    warn(f"skipped {exc}")
+            except ValidationError as exc:
+                if warn:
+                    warn(f"skipped {_validation_error(exc, file)}")
+        return out
 
     def summaries(
         self,
@@ -550,33 +739,16 @@ class IncidentRepo:
         warn: Callable[[str], None] | None = None,
     ) -> list[Summary]:
         """Incidents matching the filters, newest first; invalid files are reported."""
-        from pydantic import ValidationError
-
-        from .model import Incident
-
         wanted_status = set(statuses)
         wanted_severity = set(severities)
+        start = datetime(since.year, since.month, since.day, tzinfo=timezone.utc) if since else None
         rows: list[Summary] = []
-        for _, path in self.files():
-            rel = self.rel(path)
-            try:
-                file = IncidentFile.read(path, rel)
-                incident = Incident.model_validate(file.data)
-            except InvalidIncident as exc:
-                if warn:
-                    warn(f"skipped {exc}")
-                continue
-            except ValidationError as exc:
-                if warn:
-                    warn(f"skipped {_validation_error(exc, file)}")
-                continue
+        for incident, path in self._valid_incidents(warn):
             if wanted_status and incident.status not in wanted_status:
                 continue
             if wanted_severity and incident.severity not in wanted_severity:
                 continue
-            if since and incident.opened_at < datetime(
-                since.year, since.month, since.day, tzinfo=timezone.utc
-            ):
+            if start and incident.opened_at < start:
                 continue
             rows.append(
                 Summary(
@@ -586,7 +758,7 @@ class IncidentRepo:
                     incident.severity.value,
                     incident.opened_at,
                     incident.resolved_at,
-                    rel,
+                    self.rel(path),
                     incident.commander,
                 )
             )
@@ -620,7 +792,12 @@ def validate(file: IncidentFile) -> Incident:
 
 
 def _validation_error(exc: Any, file: IncidentFile) -> InvalidIncident:
-    error = exc.errors()[0]
+    message, key = describe_validation_error(exc.errors()[0])
+    return InvalidIncident(message, path=file.path, line=file.key_line(key) or 2, rule="schema")
+
+
+def describe_validation_error(error: Any) -> tuple[str, str]:
+    """One pydantic error as (a message naming the key, the top-level key)."""
     loc = [str(p) for p in error.get("loc", ())]
     key = loc[0] if loc else ""
     where = ".".join(loc) or "front matter"
@@ -636,4 +813,4 @@ def _validation_error(exc: Any, file: IncidentFile) -> InvalidIncident:
         value = error.get("input")
         shown = repr(value) if not isinstance(value, (dict, list)) else "this value"
         message = f"{shown}: {message}"
-    return InvalidIncident(f"`{where}` {message}", path=file.path, line=file.key_line(key) or 2)
+    return f"`{where}` {message}", key

@@ -128,9 +128,9 @@ def cli(ctx: click.Context, repo: Path | None) -> None:
 
 
 def _register() -> None:
-    from . import incident, read, repo
+    from . import incident, read, repo, review
 
-    for module in (incident, read, repo):
+    for module in (incident, read, review, repo):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -1,0 +1,471 @@
+"""`incidentctl check`: schema, consistency and post-mortem rules over incident files."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import IncidentctlError, InvalidIncident
+from .incidentfile import IncidentFile
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
+    from .config import Config
+    from .model import Incident
+    from .store import IncidentRepo
+
+ERROR = "error"
+WARNING = "warning"
+
+# Every rule `check` knows, with what it guards; the README lists the same table.
+RULES = {
+    "encoding": "the file is UTF-8 text",
+    "conflict-marker": "no leftover merge conflict markers",
+    "front-matter": "the file starts with a closed `---` YAML front matter mapping",
+    "yaml": "the front matter is valid YAML",
+    "duplicate-key": "no key appears twice in the front matter",
+    "schema": "every field is known and has a valid value (see `incidentctl schema`)",
+    "filename": "the file is named `<ID>-<slug>.md` after its `id`",
+    "id-format": "the `id` matches `id_format` from incidentctl.toml",
+    "id-unique": "no two incident files share an ID",
+    "year-folder": "the file sits in the folder of the year it was opened (warning)",
+    "timestamp-order": "started <= detected, opened <= acknowledged <= mitigated <= resolved "
+    "<= closed",
+    "status-timestamps": "the status agrees with the lifecycle timestamps",
+    "timeline-order": "timeline entries are in time order (warning)",
+    "action-item-owner": "every action item has an owner",
+    "action-item-due": "every action item has a due date",
+    "postmortem-section": "a required post-mortem section is present",
+    "postmortem-empty": "a required post-mortem section has content",
+    "postmortem-placeholder": "a required post-mortem section no longer holds placeholder text",
+    "closed-postmortem": "an incident is closed only with a passing post-mortem",
+}
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    path: str
+    line: int
+    rule: str
+    message: str
+    level: str = ERROR
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "rule": self.rule,
+            "message": self.message,
+            "level": self.level,
+        }
+
+    def text(self) -> str:
+        suffix = " (warning)" if self.level == WARNING else ""
+        return f"{self.path}:{self.line}: {self.rule}{suffix}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Report:
+    problems: list[Problem]
+    checked: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.level == ERROR for p in self.problems)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "problems": [p.as_json() for p in self.problems],
+            "checked": self.checked,
+        }
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    level: int
+    line: int  # 1-based line of the heading in the file
+    text: str  # the section's prose: no headings, no HTML comments; code kept
+    prose: str  # the same without code blocks (where placeholders are looked for)
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark")
+
+
+def sections(file: IncidentFile) -> list[Section]:
+    """The body's sections, found by a Markdown parser: a heading in code is not one."""
+    body_lines = file.lines[file.body_start :]
+    tokens = _markdown().parse("".join(body_lines))
+    heads: list[tuple[int, int, int, str]] = []  # (start, end, level, title)
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open" and token.map:
+            title = tokens[index + 1].content.strip()
+            heads.append((token.map[0], token.map[1], int(token.tag[1:]), title))
+    out = []
+    for pos, (start, end, level, title) in enumerate(heads):
+        stop = len(body_lines)
+        for later_start, _, later_level, _ in heads[pos + 1 :]:
+            if later_level <= level:
+                stop = later_start
+                break
+        text_parts: list[str] = []
+        prose_parts: list[str] = []
+        for token in tokens:
+            if not token.map or token.map[0] < end or token.map[0] >= stop:
+                continue
+            if token.type in ("fence", "code_block"):
+                text_parts.append(token.content)
+            elif token.type in ("inline", "html_block") and not _is_heading_inline(tokens, token):
+                content = re.sub(r"<!--.*?-->", "", token.content, flags=re.S)
+                text_parts.append(content)
+                prose_parts.append(content)
+        out.append(
+            Section(
+                title=title,
+                level=level,
+                line=file.body_start + start + 1,
+                text="\n".join(p for p in text_parts if p.strip()).strip(),
+                prose="\n".join(prose_parts),
+            )
+        )
+    return out
+
+
+def _is_heading_inline(tokens: list[Any], token: Any) -> bool:
+    index = tokens.index(token)
+    return index > 0 and tokens[index - 1].type == "heading_open"
+
+
+def find_section(found: list[Section], title: str) -> Section | None:
+    wanted = _norm(title)
+    for section in found:
+        if _norm(section.title) == wanted:
+            return section
+    return None
+
+
+def _norm(title: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9 ]+", " ", title.lower()).split())
+
+
+def postmortem_problems(config: Config, file: IncidentFile, incident: Incident) -> list[Problem]:
+    """Post-mortem rules for one incident (empty when its severity needs none)."""
+    policy = config.severities[incident.severity.value]
+    if not policy.postmortem or incident.status.value not in ("resolved", "closed"):
+        return []
+    problems = []
+    found = sections(file)
+    placeholder = re.compile(config.placeholder_pattern)
+    needed = policy.sections if policy.sections is not None else config.required_sections
+    for name in needed:
+        section = find_section(found, name)
+        if section is None:
+            problems.append(
+                Problem(
+                    file.path,
+                    len(file.lines) or 1,
+                    "postmortem-section",
+                    f"{incident.severity.value} post-mortem needs a '## {name}' section; "
+                    f"run `incidentctl postmortem {incident.id}` to add the missing ones",
+                )
+            )
+        elif not section.text:
+            problems.append(
+                Problem(
+                    file.path,
+                    section.line,
+                    "postmortem-empty",
+                    f"section '{section.title}' is empty; write it",
+                )
+            )
+        elif match := placeholder.search(section.prose):
+            start = section.prose.rfind("\n", 0, match.start()) + 1
+            end = section.prose.find("\n", match.end())
+            snippet = " ".join(section.prose[start : end if end >= 0 else None].split())
+            if len(snippet) > 60:
+                snippet = snippet[:59] + "…"
+            problems.append(
+                Problem(
+                    file.path,
+                    section.line,
+                    "postmortem-placeholder",
+                    f"section '{section.title}' still holds placeholder text "
+                    f"({snippet!r}); replace it",
+                )
+            )
+    if problems and incident.status.value == "closed":
+        problems.append(
+            Problem(
+                file.path,
+                file.key_line("status") or 2,
+                "closed-postmortem",
+                f"closed without a passing post-mortem ({incident.severity.value} needs one)",
+            )
+        )
+    return problems
+
+
+def file_problems(
+    repo: IncidentRepo, path: Path, ids: dict[str, list[str]]
+) -> tuple[list[Problem], IncidentFile | None]:
+    """Every problem of one file; `ids` maps each ID to the files that carry it."""
+    from pydantic import ValidationError
+
+    from .model import Incident
+
+    rel = _rel(repo, path)
+    try:
+        file = IncidentFile.read(path, rel)
+    except InvalidIncident as exc:
+        return [Problem(rel, exc.line or 1, exc.rule or "front-matter", exc.message)], None
+    try:
+        incident = Incident.model_validate(file.data)
+    except ValidationError as exc:
+        return _schema_problems(file, exc), file
+    problems: list[Problem] = []
+    problems += _identity(repo, path, file, incident, ids)
+    problems += _timestamps(file, incident)
+    problems += _timeline(file)
+    problems += _action_items(file, incident)
+    problems += postmortem_problems(repo.config, file, incident)
+    return problems, file
+
+
+def _rel(repo: IncidentRepo, path: Path) -> str:
+    try:
+        return path.resolve().relative_to(repo.root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _schema_problems(file: IncidentFile, exc: Any) -> list[Problem]:
+    from .store import describe_validation_error
+
+    out = []
+    for error in exc.errors():
+        message, key = describe_validation_error(error)
+        out.append(Problem(file.path, file.key_line(key) or 2, "schema", message))
+    return out
+
+
+def _identity(
+    repo: IncidentRepo,
+    path: Path,
+    file: IncidentFile,
+    incident: Incident,
+    ids: dict[str, list[str]],
+) -> list[Problem]:
+    out = []
+    line = file.key_line("id") or 2
+    ident = incident.id
+    if not re.fullmatch(repo.config.id_regex(), ident):
+        out.append(
+            Problem(
+                file.path,
+                line,
+                "id-format",
+                f"ID {ident!r} does not match id_format {repo.config.id_format!r}",
+            )
+        )
+    name = path.name
+    if name != f"{ident}.md" and not name.startswith(f"{ident}-"):
+        out.append(
+            Problem(
+                file.path,
+                line,
+                "filename",
+                f"the file name should start with the ID: {ident}-<slug>.md",
+            )
+        )
+    others = [p for p in ids.get(ident.lower(), []) if p != file.path]
+    if others:
+        out.append(
+            Problem(
+                file.path,
+                line,
+                "id-unique",
+                f"ID {ident} is also used by {', '.join(sorted(others))}",
+            )
+        )
+    year = path.parent.name
+    if re.fullmatch(r"\d{4}", year) and year != f"{incident.opened_at.year:04d}":
+        out.append(
+            Problem(
+                file.path,
+                file.key_line("opened_at") or line,
+                "year-folder",
+                f"opened in {incident.opened_at.year} but filed under {year}/",
+                WARNING,
+            )
+        )
+    return out
+
+
+def _timestamps(file: IncidentFile, incident: Incident) -> list[Problem]:
+    from .model import TIMESTAMP_ORDER, Status
+    from .timeutil import format_ts
+
+    out = []
+    chain = [(k, getattr(incident, k)) for k in TIMESTAMP_ORDER if getattr(incident, k)]
+    if incident.started_at and incident.detected_at:
+        chain.insert(0, ("started_at", incident.started_at))
+        chain.insert(1, ("detected_at", incident.detected_at))
+    for (a, at_a), (b, at_b) in itertools.pairwise(chain):
+        if at_b < at_a:
+            out.append(
+                Problem(
+                    file.path,
+                    file.key_line(b) or 2,
+                    "timestamp-order",
+                    f"{b} ({format_ts(at_b)}) is before {a} ({format_ts(at_a)})",
+                )
+            )
+    status = incident.status
+    line = file.key_line("status") or 2
+    needs = {
+        Status.MONITORING: ["mitigated_at"],
+        Status.RESOLVED: ["resolved_at"],
+        Status.CLOSED: ["resolved_at", "closed_at"],
+    }.get(status, [])
+    for key in needs:
+        if getattr(incident, key) is None:
+            out.append(
+                Problem(
+                    file.path,
+                    line,
+                    "status-timestamps",
+                    f"status is {status.value} but {key} is not set",
+                )
+            )
+    forbidden = []
+    if incident.active:
+        forbidden = ["resolved_at", "closed_at"]
+    elif status == Status.RESOLVED:
+        forbidden = ["closed_at"]
+    for key in forbidden:
+        if getattr(incident, key) is not None:
+            out.append(
+                Problem(
+                    file.path,
+                    file.key_line(key) or line,
+                    "status-timestamps",
+                    f"status is {status.value} but {key} is set",
+                )
+            )
+    return out
+
+
+def _timeline(file: IncidentFile) -> list[Problem]:
+    entries = file.timeline()
+    for before, after in itertools.pairwise(entries):
+        if after.at < before.at:
+            return [
+                Problem(
+                    file.path,
+                    after.line,
+                    "timeline-order",
+                    "timeline entry is earlier than the one before it",
+                    WARNING,
+                )
+            ]
+    return []
+
+
+def action_item_line(file: IncidentFile, item_id: str) -> int:
+    start = file.key_line("action_items") or 2
+    pattern = re.compile(rf"^\s*-?\s*id:\s*['\"]?{re.escape(item_id)}['\"]?\s*$")
+    for index in range(start, file.fm_end):
+        if pattern.match(file.lines[index].rstrip("\r\n")):
+            return index + 1
+    return start
+
+
+def _action_items(file: IncidentFile, incident: Incident) -> list[Problem]:
+    out = []
+    seen: set[str] = set()
+    for item in incident.action_items:
+        line = action_item_line(file, item.id)
+        if item.id in seen:
+            out.append(Problem(file.path, line, "schema", f"action item ID {item.id} is repeated"))
+        seen.add(item.id)
+        if not item.owner:
+            out.append(
+                Problem(
+                    file.path,
+                    line,
+                    "action-item-owner",
+                    f"{item.id} has no owner; add `owner:`",
+                )
+            )
+        if not item.due:
+            out.append(
+                Problem(
+                    file.path,
+                    line,
+                    "action-item-due",
+                    f"{item.id} has no due date; add `due: YYYY-MM-DD`",
+                )
+            )
+    return out
+
+
+def incident_paths(repo: IncidentRepo) -> list[Path]:
+    """Every Markdown file in the incidents folder's year folders."""
+    base = repo.incidents_dir
+    return sorted(base.glob("*/*.md")) if base.is_dir() else []
+
+
+def run(
+    repo: IncidentRepo,
+    paths: Iterable[Path] = (),
+    *,
+    changed_since: str | None = None,
+) -> Report:
+    """Check the given files (default: every incident file)."""
+    everything = incident_paths(repo)
+    targets = [p.resolve() for p in paths]
+    expanded: list[Path] = []
+    for target in targets:
+        if target.is_dir():
+            expanded.extend(sorted(target.rglob("*.md")))
+        elif target.exists():
+            expanded.append(target)
+        else:
+            raise IncidentctlError(f"{target}: no such file or folder")
+    selected = expanded if targets else everything
+    if changed_since is not None:
+        changed = {(repo.root / p).resolve() for p in repo.git.changed_since(changed_since)}
+        base = repo.incidents_dir.resolve()
+        selected = [
+            p for p in selected if p.resolve() in changed and p.resolve().is_relative_to(base)
+        ]
+    ids = _id_index(repo, everything + selected)
+    problems: list[Problem] = []
+    checked = []
+    for path in dict.fromkeys(p.resolve() for p in selected):
+        found, _ = file_problems(repo, path, ids)
+        problems.extend(found)
+        checked.append(_rel(repo, path))
+    return Report(sorted(problems), checked)
+
+
+def _id_index(repo: IncidentRepo, paths: Iterable[Path]) -> dict[str, list[str]]:
+    index: dict[str, list[str]] = {}
+    for path in dict.fromkeys(p.resolve() for p in paths):
+        try:
+            file = IncidentFile.read(path, _rel(repo, path))
+        except InvalidIncident:
+            continue
+        index.setdefault(file.id.lower(), []).append(file.path)
+    return index
