@@ -48,14 +48,40 @@ class Planned:
     content: str
 
 
-def planned_files() -> list[Planned]:
+WORKFLOWS = ("postmortem-check.yml",)
+INSTALL_MARK = "@INCIDENTCTL_INSTALL@"
+
+
+def default_install() -> str:
+    """What the workflows `pip install`: this very version of incidentctl."""
+    from . import __version__
+
+    return f"incidentctl=={__version__}"
+
+
+def workflow_text(name: str, install: str | None = None) -> str:
+    """A packaged GitHub workflow with its install line filled in.
+
+    The workflows are YAML full of `${{ }}` expressions, so they are not Jinja
+    templates: one marker is replaced, nothing else.
+    """
+    from .render import packaged_templates
+
+    text = (packaged_templates() / "workflows" / name).read_text(encoding="utf-8")
+    return text.replace(INSTALL_MARK, install or default_install())
+
+
+def planned_files(install: str | None = None) -> list[Planned]:
     return [
         Planned("incidentctl.toml", CONFIG_TEMPLATE),
         Planned("incidents/.gitkeep", ""),
+        *(Planned(f".github/workflows/{name}", workflow_text(name, install)) for name in WORKFLOWS),
     ]
 
 
-def init(path: Path, *, force: bool = False) -> tuple[list[str], list[str], bool]:
+def init(
+    path: Path, *, force: bool = False, install: str | None = None
+) -> tuple[list[str], list[str], bool]:
     """Create what is missing; return (created, kept, ran_git_init)."""
     path = path.resolve()
     if path.exists() and not path.is_dir():
@@ -77,7 +103,7 @@ def init(path: Path, *, force: bool = False) -> tuple[list[str], list[str], bool
             raise GitError(f"git init failed: {done.stderr.strip()}")
         ran_git_init = True
     created, kept = [], []
-    for item in planned_files():
+    for item in planned_files(install):
         target = path / item.path
         if target.exists() and not force:
             kept.append(item.path)

@@ -107,8 +107,10 @@ def clean_text(text: str, what: str, *, max_len: int = TEXT_MAX, one_line: bool 
     text = text.replace("\r\n", "\n").strip()
     if one_line and "\n" in text:
         raise InvalidInput(f"{what} must be a single line")
-    if re.search(r"[\x00-\x08\x0b-\x1f\x7f]", text):
-        raise InvalidInput(f"{what} contains control characters; remove them")
+    # U+0085, U+2028 and U+2029 are line breaks to str.splitlines(), which the file
+    # layer splits on: let through, they would cut a title or an entry in two.
+    if re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]", text):
+        raise InvalidInput(f"{what} contains control characters or line separators; remove them")
     if not text:
         raise InvalidInput(f"{what} is empty")
     if len(text) > max_len:
@@ -234,14 +236,22 @@ class IncidentRepo:
         detected_at: datetime | None = None,
         started_at: datetime | None = None,
         source: dict[str, Any] | None = None,
+        opened_at: datetime | None = None,
         now: datetime | None = None,
         commit: bool = True,
     ) -> Change:
-        """Create an incident file (and commit it): the front matter, summary, timeline."""
+        """Create an incident file (and commit it): the front matter, summary, timeline.
+
+        `opened_at` backfills an incident declared after the fact (default: now).
+        """
         from .model import Environment, Incident, IncidentType, Status, parse_severity
         from .render import compose, render
 
         now = now or utcnow()
+        if opened_at is not None:
+            if opened_at > now:
+                raise InvalidInput(f"--at {format_ts(opened_at)} is in the future")
+            now = opened_at
         title = clean_text(title, "title", max_len=200, one_line=True)
         sev = parse_severity(severity or self.config.default_severity)
         try:

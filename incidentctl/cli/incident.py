@@ -66,6 +66,7 @@ def _report(change: Any, as_json: bool = False) -> None:
 @click.option("--summary", help="The first summary: what is happening, who is affected.")
 @click.option("--detected-at", help="When it was detected (RFC 3339 with offset, or '15m').")
 @click.option("--started-at", help="When impact started (RFC 3339 with offset, or '1h').")
+@click.option("--at", "opened_at", help="Backfill: when it was opened.  [default: now]")
 @no_commit_option
 @json_option
 @click.pass_obj
@@ -81,6 +82,7 @@ def open_(
     summary: str | None,
     detected_at: str | None,
     started_at: str | None,
+    opened_at: str | None,
     no_commit: bool,
     as_json: bool,
 ) -> None:
@@ -111,6 +113,7 @@ def open_(
         summary=summary,
         detected_at=_time(detected_at, "--detected-at"),
         started_at=_time(started_at, "--started-at"),
+        opened_at=_time(opened_at, "--at"),
         commit=not no_commit,
     )
     if as_json:

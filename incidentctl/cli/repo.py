@@ -12,15 +12,21 @@ from . import emit_json, handle_errors, style
 @click.command("init")
 @click.argument("path", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+@click.option(
+    "--install",
+    metavar="PIP-SPEC",
+    help="What the GitHub workflows pip-install.  [default: this incidentctl's version]",
+)
 @handle_errors
-def init(path: Path | None, force: bool) -> None:
+def init(path: Path | None, force: bool, install: str | None) -> None:
     """Scaffold an incident repository in PATH (default: here); runs `git init` if needed.
 
-    Never overwrites an existing file without --force.
+    Writes incidentctl.toml, incidents/ and the GitHub workflows (the post-mortem
+    check). Never overwrites an existing file without --force.
     """
     from ..scaffold import init as scaffold
 
-    created, kept, ran_git_init = scaffold(path or Path.cwd(), force=force)
+    created, kept, ran_git_init = scaffold(path or Path.cwd(), force=force, install=install)
     if ran_git_init:
         click.echo("Initialised a git repository.")
     for name in created:
