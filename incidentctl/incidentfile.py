@@ -433,8 +433,16 @@ class IncidentFile:
         if before:
             anchor = before[-1]
             index = anchor.line  # the line after the anchor's first line
-            while index < end and self.lines[index].startswith("  ") and self.lines[index].strip():
-                index += 1
+            # Skip the anchor's continuation lines, and blank lines between them (a text
+            # with blank lines), as timeline() reads them; else we would split the text.
+            scan = index
+            while scan < end and (
+                not self.lines[scan].strip()
+                or (self.lines[scan].startswith("  ") and self.lines[scan].strip())
+            ):
+                scan += 1
+                if self.lines[scan - 1].strip():
+                    index = scan
         elif entries:
             index = entries[0].line - 1
         else:
