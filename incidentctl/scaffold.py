@@ -48,7 +48,7 @@ class Planned:
     content: str
 
 
-WORKFLOWS = ("postmortem-check.yml",)
+WORKFLOWS = ("postmortem-check.yml", "action-items.yml")
 INSTALL_MARK = "@INCIDENTCTL_INSTALL@"
 
 

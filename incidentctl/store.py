@@ -671,6 +671,21 @@ class IncidentRepo:
 
         return self._change(ref, mutate, commit=commit)
 
+    def link_issues(self, ref: str, links: dict[str, str], *, commit: bool = True) -> Change:
+        """Record GitHub issue URLs in action items (`issues sync --write-back`)."""
+
+        def mutate(file: IncidentFile) -> str:
+            incident = validate(file)
+            items = [
+                item.model_copy(update={"issue": links[item.id]}) if item.id in links else item
+                for item in incident.action_items
+            ]
+            file.set_field("action_items", [_item_data(i) for i in items])
+            self._refresh_actions(file)
+            return f"link action items to issues ({', '.join(sorted(links))})"
+
+        return self._change(ref, mutate, commit=commit)
+
     def _refresh_actions(self, file: IncidentFile) -> None:
         from .postmortem import refresh_actions
 
@@ -693,7 +708,7 @@ class IncidentRepo:
             _, incident = self.get(ref)
             incidents = [(incident, self.resolve(ref)[1])]
         else:
-            incidents = self._valid_incidents(warn)
+            incidents = self.valid_incidents(warn)
         rows = []
         for incident, path in incidents:
             for item in incident.action_items:
@@ -718,7 +733,7 @@ class IncidentRepo:
 
     # -- reading many -------------------------------------------------------------------
 
-    def _valid_incidents(
+    def valid_incidents(
         self, warn: Callable[[str], None] | None = None
     ) -> list[tuple[Incident, Path]]:
         """Every incident that parses and validates; the others are reported to `warn`."""
@@ -753,7 +768,7 @@ class IncidentRepo:
         wanted_severity = set(severities)
         start = datetime(since.year, since.month, since.day, tzinfo=timezone.utc) if since else None
         rows: list[Summary] = []
-        for incident, path in self._valid_incidents(warn):
+        for incident, path in self.valid_incidents(warn):
             if wanted_status and incident.status not in wanted_status:
                 continue
             if wanted_severity and incident.severity not in wanted_severity:

@@ -128,9 +128,9 @@ def cli(ctx: click.Context, repo: Path | None) -> None:
 
 
 def _register() -> None:
-    from . import incident, read, repo, review
+    from . import incident, issues, read, repo, review
 
-    for module in (incident, read, review, repo):
+    for module in (incident, read, review, issues, repo):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -1,0 +1,116 @@
+"""`incidentctl issues sync`: GitHub issues for action items."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from . import State, emit_json, handle_errors, style
+
+
+@click.group("issues", context_settings={"help_option_names": ["-h", "--help"]})
+def issues() -> None:
+    """GitHub issues for action items (run from CI after a post-mortem merges)."""
+
+
+@issues.command("sync")
+@click.option("--dry-run", is_flag=True, help="Show what would happen; change nothing.")
+@click.option("--repo-slug", metavar="OWNER/NAME", help="[default: $GITHUB_REPOSITORY]")
+@click.option("--api-url", metavar="URL", help="[default: $GITHUB_API_URL or api.github.com]")
+@click.option(
+    "--label",
+    default="incident-action-item",
+    show_default=True,
+    help="The label that marks (and finds) these issues.",
+)
+@click.option(
+    "--write-back",
+    is_flag=True,
+    help="Record each issue URL in its action item and commit (needs contents: write).",
+)
+@click.option(
+    "--pace",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Seconds between creations (GitHub's secondary rate limits).",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Retries of a request that failed with a 5xx or a network error.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_obj
+@handle_errors
+def sync(
+    state: State,
+    dry_run: bool,
+    repo_slug: str | None,
+    api_url: str | None,
+    label: str,
+    write_back: bool,
+    pace: float,
+    retries: int,
+    as_json: bool,
+) -> None:
+    """Open one GitHub issue per open action item, close issues of done ones.
+
+    Safe to re-run at any time, also after a failure halfway: issues are found by a
+    hidden marker and the label, so none is ever opened twice. Needs GITHUB_TOKEN (or
+    GH_TOKEN) with `issues: write`. Exit 1 if any item failed.
+    """
+    from ..errors import IncidentctlError
+    from ..github import GitHub, Policy
+    from ..sync_issues import sync as run_sync
+
+    token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
+    if not token:
+        raise IncidentctlError(
+            "no token: set GITHUB_TOKEN (or GH_TOKEN) to a token with issues: write"
+        )
+    slug = repo_slug or os.environ.get("GITHUB_REPOSITORY")
+    if not slug:
+        raise IncidentctlError(
+            "which repository? pass --repo-slug OWNER/NAME or set GITHUB_REPOSITORY"
+        )
+    api = api_url or os.environ.get("GITHUB_API_URL") or "https://api.github.com"
+    github = GitHub(api, slug, token, Policy(retries=retries, pace=pace))
+    quiet = as_json
+    report = run_sync(
+        state.repo(),
+        github,
+        label=label,
+        dry_run=dry_run,
+        write_back=write_back,
+        progress=None if quiet else (lambda line: click.echo(line, err=True)),
+        warn=lambda line: click.echo(f"warning: {line}", err=True),
+    )
+    if as_json:
+        emit_json(report.as_json())
+    else:
+        verb = "would be " if dry_run else ""
+        counts = {
+            r: sum(o.result == r for o in report.outcomes)
+            for r in ("created", "existing", "closed", "failed")
+        }
+        for o in report.outcomes:
+            if o.result == "failed":
+                click.echo(
+                    f"{style('failed', fg='red')}: {o.incident}/{o.action}: {o.error}", err=True
+                )
+        click.echo(
+            f"{counts['created']} {verb}created, {counts['existing']} existing, "
+            f"{counts['closed']} {verb}closed, {counts['failed']} failed"
+            + (f"; linked {len(report.linked)} incident(s)" if report.linked else "")
+        )
+        for dup in report.duplicates:
+            click.echo(f"warning: issue #{dup['number']} duplicates {dup['key']}", err=True)
+    if report.failed:
+        raise SystemExit(1)
+
+
+COMMANDS = [issues]
