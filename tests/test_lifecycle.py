@@ -233,10 +233,10 @@ def test_refused_status_moves(repo: Repo, path: list[str], target: str, message:
 
 
 def test_close_needs_postmortem_for_sev2(repo: Repo) -> None:
-    """Closing a SEV-2 without the post-mortem sections is refused, naming what is missing."""
+    """Closing a SEV-2 with no written post-mortem is refused, pointing at `incidentctl check`."""
     ident = repo.open("Checkout failing", "--severity", "high")["id"]
     repo.ok("status", ident, "resolved")
-    fails(repo.run("status", ident, "closed"), "post-mortem", "Impact")
+    fails(repo.run("status", ident, "closed"), "SEV-2", "post-mortem", "incidentctl check")
     assert repo.json("show", ident)["status"] == "resolved"
 
 
