@@ -473,22 +473,32 @@ def scan_headings(lines: list[str], start: int = 0) -> list[tuple[int, str, int]
 
     A line scanner, not a Markdown parser: it serves the hot path (`log`), where
     markdown-it's import would cost more than the whole edit. `check` uses the parser.
+    A fence opened inside a list item (indented, like a timeline entry's continuation
+    lines) ends with the item, at the first non-blank line indented less, as in
+    CommonMark: an unclosed ``` pasted into a log text hides nothing after it.
     """
     out = []
     fence: str | None = None
+    fence_indent = 0
     for index in range(start, len(lines)):
         line = lines[index].rstrip("\r\n")
         fence_match = _FENCE.match(line)
         if fence is not None:
-            if (
+            indent = len(line) - len(line.lstrip(" "))
+            if fence_indent >= 2 and line.strip() and indent < fence_indent:
+                fence = None  # the list item holding the fence has ended
+            elif (
                 fence_match
                 and fence_match.group(1)[0] == fence[0]
                 and len(fence_match.group(1)) >= len(fence)
             ):
                 fence = None
-            continue
+                continue
+            else:
+                continue
         if fence_match:
             fence = fence_match.group(1)
+            fence_indent = len(line) - len(line.lstrip(" "))
             continue
         heading = _HEADING.match(line)
         if heading:

@@ -362,11 +362,6 @@ def test_multi_line_text_with_blank_lines_survives_later_entries(
     assert texts[-3:] == [text, "later entry", "another"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scan_headings() treats a fence in an entry's continuation as a top-level fence; "
-    "CommonMark (and GitHub) end it with the list item, so later sections stay visible",
-)
 def test_unclosed_fence_in_a_log_text_hides_no_section(repo: Repo, incident: Incident) -> None:
     """A pasted, unclosed ``` in a log text does not hide the sections that follow it."""
     from incidentctl.incidentfile import IncidentFile
