@@ -279,6 +279,24 @@ def test_hand_edits_survive_every_command(repo: Repo) -> None:
     assert repo.git("status", "--porcelain") == ""
 
 
+@pytest.mark.parametrize(
+    ("line", "value"),
+    [
+        ("x-team: payments", "payments"),
+        ("x_runbook: [https://runbooks/checkout, https://runbooks/db]",
+         ["https://runbooks/checkout", "https://runbooks/db"]),
+        ("x-reviewed: 2025-06-02", "2025-06-02"),
+        ("x-paged-at: 2025-06-01T10:01:00+02:00", "2025-06-01T08:01:00Z"),
+    ],
+)  # fmt: skip
+def test_show_json_includes_custom_keys(repo: Repo, line: str, value: object) -> None:
+    """`show --json` prints every front matter field, the team's own x- keys included."""
+    place(repo, HAND_EDITED.replace("x-team: payments", line))
+    shown = repo.json("show", IDENT)
+    assert shown[line.split(":")[0]] == value
+    assert shown["title"] == "Checkout failing" and shown["opened_at"] == "2025-06-01T10:00:00Z"
+
+
 def test_missing_timestamp_key_is_added_before_the_closing_line(repo: Repo) -> None:
     """A status that stamps a key the file lacks adds one line at the end of the front matter."""
     text = HAND_EDITED.replace("mitigated_at: null\n", "")

@@ -180,6 +180,17 @@ def test_no_commit_writes_the_file_only(repo: Repo) -> None:
     assert after != before and "quiet note" in after and "status: investigating" in after
 
 
+def test_first_commit_after_no_commit_takes_the_new_file(repo: Repo) -> None:
+    """An incident opened with --no-commit is committed whole by its next committed change."""
+    opened = repo.open("Checkout failing", "--no-commit")
+    assert repo.json("history", opened["id"]) == []
+    repo.ok("log", opened["id"], "now it counts")
+    assert head_files(repo) == [opened["path"]]
+    assert repo.git("status", "--porcelain", "--untracked-files=all") == ""
+    assert repo.git("show", "HEAD:" + opened["path"]) == repo.file(opened["path"]).read_text()
+    assert len(repo.json("history", opened["id"])) == 1
+
+
 # -- status rules ----------------------------------------------------------------------
 
 
