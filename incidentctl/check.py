@@ -66,8 +66,11 @@ class Problem:
         }
 
     def text(self) -> str:
+        """One line per problem: a line break from the file (a YAML key, a path) shows as
+        `\\n`, so it cannot forge another problem or a workflow command at a line start."""
         suffix = " (warning)" if self.level == WARNING else ""
-        return f"{self.path}:{self.line}: {self.rule}{suffix}: {self.message}"
+        line = f"{self.path}:{self.line}: {self.rule}{suffix}: {self.message}"
+        return line.replace("\r", "\\r").replace("\n", "\\n")
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,9 @@ def sections(file: IncidentFile) -> list[Section]:
     tokens = _markdown().parse("".join(body_lines))
     heads: list[tuple[int, int, int, str]] = []  # (start, end, level, title)
     for index, token in enumerate(tokens):
-        if token.type == "heading_open" and token.map:
+        # Only top-level headings: one inside a list item (a timeline entry's text)
+        # or a block quote is not a section.
+        if token.type == "heading_open" and token.map and token.level == 0:
             title = tokens[index + 1].content.strip()
             heads.append((token.map[0], token.map[1], int(token.tag[1:]), title))
     out = []

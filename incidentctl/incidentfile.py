@@ -28,7 +28,7 @@ _BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 _CONFLICT = re.compile(r"^(<{7}|>{7}|\|{7})(?: |$)")
 _TOP_KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)[ \t]*:(?:[ \t]|$)")
-_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_HEADING = re.compile(r"^ ?(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 ENTRY = re.compile(
     r"^- `(?P<at>\d{4}-\d\d-\d\dT[0-9:.]+Z)` \*\*(?P<author>[^*\n]*)\*\* "
@@ -475,7 +475,9 @@ def scan_headings(lines: list[str], start: int = 0) -> list[tuple[int, str, int]
     markdown-it's import would cost more than the whole edit. `check` uses the parser.
     A fence opened inside a list item (indented, like a timeline entry's continuation
     lines) ends with the item, at the first non-blank line indented less, as in
-    CommonMark: an unclosed ``` pasted into a log text hides nothing after it.
+    CommonMark: an unclosed ``` pasted into a log text hides nothing after it. A
+    heading indented by two or more spaces sits inside a list item (a log text
+    saying `## Root Cause`) and is not a section.
     """
     out = []
     fence: str | None = None
