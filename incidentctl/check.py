@@ -66,8 +66,9 @@ class Problem:
         }
 
     def text(self) -> str:
-        """One line per problem: a line break from the file (a YAML key, a path) shows as
-        `\\n`, so it cannot forge another problem or a workflow command at a line start."""
+        """`path:line: rule: message` on one line, whatever line breaks the file held."""
+        # A YAML key or a file name may hold a line break; shown as `\\n`, it cannot forge
+        # another problem line, or a workflow command at the start of a log line.
         suffix = " (warning)" if self.level == WARNING else ""
         line = f"{self.path}:{self.line}: {self.rule}{suffix}: {self.message}"
         return line.replace("\r", "\\r").replace("\n", "\\n")
