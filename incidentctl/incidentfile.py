@@ -268,6 +268,19 @@ class IncidentFile:
                 return index + 1
         return None
 
+    @property
+    def newline(self) -> str:
+        """The file's line ending (from its first line): new lines are written with it."""
+        return "\r\n" if self.lines and self.lines[0].endswith("\r\n") else "\n"
+
+    def _native(self, lines: list[str]) -> list[str]:
+        if self.newline == "\n":
+            return lines
+        return [
+            ln[:-1] + "\r\n" if ln.endswith("\n") and not ln.endswith("\r\n") else ln
+            for ln in lines
+        ]
+
     # -- editing the front matter ------------------------------------------------
 
     def _key_block(self, key: str) -> tuple[int, int] | None:
@@ -303,13 +316,13 @@ class IncidentFile:
         new_lines = dump_field(key, value)
         block = self._key_block(key)
         if block is None:
-            self.lines[self.fm_end : self.fm_end] = new_lines
+            self.lines[self.fm_end : self.fm_end] = self._native(new_lines)
             self.fm_end += len(new_lines)
         else:
             start, end = block
             if end - start == 1 and len(new_lines) == 1:
                 new_lines = [self._keep_comment(self.lines[start], key, new_lines[0])]
-            self.lines[start:end] = new_lines
+            self.lines[start:end] = self._native(new_lines)
             self.fm_end += len(new_lines) - (end - start)
         self.data = self._load()
         if _normalise(self.data) != _normalise(expected):
@@ -361,18 +374,18 @@ class IncidentFile:
         if found is None:
             return False
         start, end = found
-        self.lines[start:end] = new_lines
+        self.lines[start:end] = self._native(new_lines)
         return True
 
     def append_body(self, text: str) -> None:
         """Add text at the end of the file, after one blank line."""
         if self.lines and not self.lines[-1].endswith("\n"):
-            self.lines[-1] += "\n"
+            self.lines[-1] += self.newline
         if self.lines and self.lines[-1].strip():
-            self.lines.append("\n")
-        self.lines.extend(text.splitlines(keepends=True))
+            self.lines.append(self.newline)
+        self.lines.extend(self._native(text.splitlines(keepends=True)))
         if self.lines and not self.lines[-1].endswith("\n"):
-            self.lines[-1] += "\n"
+            self.lines[-1] += self.newline
 
     def section_range(self, title: str, level: int = 2) -> tuple[int, int] | None:
         """[heading index, end index) of the first section with this title."""
@@ -425,7 +438,7 @@ class IncidentFile:
             tail = self.lines[-1] if len(self.lines) > self.body_start else "\n"
             if not tail.endswith("\n"):
                 self.lines[-1] = tail + "\n"
-            self.lines.extend(["\n", f"## {TIMELINE_HEADING}\n", "\n", *new_lines])
+            self.lines.extend(self._native(["\n", f"## {TIMELINE_HEADING}\n", "\n", *new_lines]))
             return
         start, end = found
         entries = self.timeline()
@@ -458,9 +471,9 @@ class IncidentFile:
                 new_lines = [*new_lines, "\n"]
         if index == len(self.lines) and not self.lines[-1].endswith("\n"):
             # The file ends without a newline: end that line, and keep the file's choice.
-            self.lines[-1] += "\n"
-            new_lines[-1] = new_lines[-1].rstrip("\n")
-        self.lines[index:index] = new_lines
+            self.lines[-1] += self.newline
+            new_lines[-1] = new_lines[-1].rstrip("\r\n")
+        self.lines[index:index] = self._native(new_lines)
 
     # -- writing ------------------------------------------------------------------
 

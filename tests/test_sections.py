@@ -33,3 +33,20 @@ def test_top_level_heading_after_the_timeline_is_found(repo: Repo) -> None:
 
     found = find_section(sections(file), "Root Cause")
     assert found is not None and found.text == "The disk filled up."
+
+
+def test_crlf_file_keeps_crlf_through_every_command(repo: Repo) -> None:
+    """A file saved with CRLF endings gets CRLF on every line a command writes."""
+    data = repo.open("Windows editor", "--severity", "SEV-2")
+    path = repo.file(data["path"])
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    repo.git("add", data["path"])
+    repo.git("commit", "-q", "-m", "crlf")
+    repo.ok("log", data["id"], "first\nsecond line")
+    repo.ok("severity", data["id"], "1")
+    repo.ok("assign", data["id"], "--role", "comms=Bob")
+    repo.ok("status", data["id"], "resolved")
+    repo.ok("postmortem", data["id"])
+    repo.ok("action", "add", data["id"], "Add an alert", "--owner", "bob", "--due", "7d")
+    raw = path.read_bytes()
+    assert raw.count(b"\n") == raw.count(b"\r\n") > 40
