@@ -103,3 +103,18 @@ def origin(tmp_path: Path) -> Path:
 def run_env() -> dict[str, str]:
     """The environment for running the installed `incidentctl` as a subprocess."""
     return dict(os.environ)
+
+
+# A local stand-in for the GitHub REST API (issues), for `incidentctl issues sync`.
+from github_standin import DEFAULT_REPO, GitHubStandIn  # noqa: E402
+
+
+@pytest.fixture
+def github() -> Iterator[GitHubStandIn]:
+    """A real HTTP GitHub stand-in on 127.0.0.1 with the empty repository DEFAULT_REPO.
+
+    `github.url` is the API base, `github.token` the valid token, `github.env()` the
+    GITHUB_TOKEN / GITHUB_REPOSITORY / GITHUB_API_URL a workflow job would see.
+    """
+    with GitHubStandIn(repos=[DEFAULT_REPO]) as standin:
+        yield standin
