@@ -1,0 +1,241 @@
+"""The post-mortem check workflow: its file, and its `run:` steps in a simulated Actions job."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from conftest import Repo, git
+
+from incidentctl import __version__, scaffold
+from incidentctl.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+NAME = "postmortem-check.yml"
+OURS = ROOT / ".github" / "workflows" / NAME
+PR_BRANCH = "postmortem/checkout-outage"
+SLUG = "acme/incidents"
+
+
+def load(text: str) -> dict[Any, Any]:
+    doc: dict[Any, Any] = yaml.safe_load(text)
+    # YAML 1.1 reads the key `on` as the boolean true.
+    if True in doc:
+        doc["on"] = doc.pop(True)
+    return doc
+
+
+def steps(doc: dict[Any, Any]) -> list[dict[str, Any]]:
+    return [step for job in doc["jobs"].values() for step in job["steps"]]
+
+
+# -- the workflow file --------------------------------------------------------------------------
+
+
+def test_triggers_and_permissions() -> None:
+    """Runs on pull_request for incidents/** only, never pull_request_target, read-only token."""
+    doc = load(OURS.read_text(encoding="utf-8"))
+    assert doc["on"] == {"pull_request": {"paths": ["incidents/**"]}}
+    assert "pull_request_target" not in doc["on"]
+    assert "pull_request_target" not in yaml.safe_dump(doc)  # nowhere, not even in a job `if:`
+    assert doc["permissions"] == {"contents": "read"}
+    for job in doc["jobs"].values():
+        assert job.get("permissions", {"contents": "read"}) == {"contents": "read"}
+
+
+def test_steps_are_pinned_and_inject_nothing() -> None:
+    """Every action is pinned to a 40-hex SHA; no `${{ github.event` (or any `${{`) in run:."""
+    all_steps = steps(load(OURS.read_text(encoding="utf-8")))
+    uses = [str(s["uses"]) for s in all_steps if "uses" in s]
+    assert uses, "no action to check"
+    for ref in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", ref), ref
+    runs = [str(s["run"]) for s in all_steps if "run" in s]
+    assert len(runs) == 2
+    for script in runs:
+        assert "${{ github.event" not in script
+        assert "${{" not in script, script  # untrusted values come in through env:
+
+
+def test_checkout_has_history_and_no_credentials() -> None:
+    """actions/checkout fetches full history (for the merge base) and keeps no token."""
+    checkouts = [
+        s
+        for s in steps(load(OURS.read_text(encoding="utf-8")))
+        if str(s.get("uses", "")).startswith("actions/checkout@")
+    ]
+    assert len(checkouts) == 1
+    assert checkouts[0]["with"]["fetch-depth"] == 0
+    assert checkouts[0]["with"]["persist-credentials"] is False
+
+
+def test_packaged_workflow_is_ours_but_for_the_install() -> None:
+    """The workflow `init` installs is this repository's, with only the install value changed."""
+    assert scaffold.workflow_text(NAME, ".") == OURS.read_text(encoding="utf-8")
+    user = scaffold.workflow_text(NAME)
+    assert f'INCIDENTCTL_INSTALL: "incidentctl=={__version__}"' in user
+    assert user.replace(f"incidentctl=={__version__}", ".") == OURS.read_text(encoding="utf-8")
+
+
+# -- running it ---------------------------------------------------------------------------------
+
+
+@dataclass
+class StepRun:
+    name: str
+    code: int
+    stdout: str
+    stderr: str
+
+
+def expand(value: str, context: dict[str, str]) -> str:
+    """Evaluate `${{ github.base_ref }}` / `${{ github.head_ref }}`; anything else fails."""
+
+    def one(match: re.Match[str]) -> str:
+        expr = match.group(1)
+        if expr not in context:
+            pytest.fail(f"the workflow uses an expression this simulation refuses: {expr}")
+        return context[expr]
+
+    return re.sub(r"\$\{\{\s*(.*?)\s*\}\}", one, value)
+
+
+def run_job(workspace: Path, summary: Path, head_ref: str) -> list[StepRun]:
+    """Run each `run:` step of the clone's workflow as the runner would (bash -e, GITHUB_*)."""
+    doc = load((workspace / ".github" / "workflows" / NAME).read_text(encoding="utf-8"))
+    context = {"github.base_ref": "main", "github.head_ref": head_ref}
+    base_env = {
+        **os.environ,
+        "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+        "GITHUB_ACTIONS": "true",
+        "CI": "true",
+        "GITHUB_WORKSPACE": str(workspace),
+        "GITHUB_BASE_REF": "main",
+        "GITHUB_HEAD_REF": head_ref,
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_REPOSITORY": SLUG,
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
+    results = []
+    for number, step in enumerate(steps(doc)):
+        if "run" not in step:
+            continue
+        env = dict(base_env)
+        env.update({k: expand(str(v), context) for k, v in (step.get("env") or {}).items()})
+        if "pip install" in step["run"]:
+            # Resolve against what is installed; never touch the venv or the network.
+            env.update(PIP_DRY_RUN="1", PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+        script = workspace.parent / f"step-{number}.sh"
+        script.write_text(step["run"], encoding="utf-8")
+        done = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            cwd=workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        results.append(
+            StepRun(step.get("name", f"step {number}"), done.returncode, done.stdout, done.stderr)
+        )
+        if done.returncode != 0:
+            break  # later steps do not run after a failure, as on GitHub
+    return results
+
+
+def checkout(origin: Path, into: Path, branch: str) -> Path:
+    """What actions/checkout with fetch-depth 0 leaves: a full clone on the PR's head."""
+    into.parent.mkdir(parents=True)
+    git(into.parent, "clone", "--quiet", str(origin), str(into))
+    git(into, "checkout", "--quiet", branch)
+    return into
+
+
+def write_todos(path: Path) -> None:
+    """Replace each placeholder line with prose, as the post-mortem's author would."""
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
+        if "TODO" in line:
+            bullet = "- " if line.lstrip().startswith("- ") else ""
+            line = f"{bullet}Written after review.\n"
+        out.append(line)
+    path.write_text("".join(out), encoding="utf-8")
+
+
+def test_pull_request_goes_red_then_green(tmp_path: Path, origin: Path) -> None:
+    """A PR adding a placeholder post-mortem fails the check step; the fix commit passes it."""
+    seed = tmp_path / "seed"
+    result = CliRunner().invoke(cli, ["init", str(seed)])
+    assert result.exit_code == 0, result.output
+    written = (seed / ".github" / "workflows" / NAME).read_text(encoding="utf-8")
+    assert written == scaffold.workflow_text(NAME)
+    assert scaffold.workflow_text(NAME, ".") == OURS.read_text(encoding="utf-8")
+
+    user = Repo(seed)
+    user.git("add", "-A")
+    user.git("commit", "--quiet", "-m", "incidentctl init")
+    # An old incident on main that fails check: the PR must not be blamed for it.
+    old = user.open("Old outage", "--severity", "SEV-2")
+    user.ok("status", old["id"], "resolved")
+    user.git("remote", "add", "origin", str(origin))
+    user.git("push", "--quiet", "origin", "main")
+
+    user.git("checkout", "--quiet", "-b", PR_BRANCH)
+    new = user.open("Checkout returns 500s", "--severity", "SEV-2")
+    user.ok("status", new["id"], "resolved")
+    user.ok("postmortem", new["id"])
+    user.git("push", "--quiet", "origin", PR_BRANCH)
+
+    # First run: red.
+    summary = tmp_path / "summary-1.md"
+    ran = run_job(checkout(origin, tmp_path / "run-1" / "ws", PR_BRANCH), summary, PR_BRANCH)
+    assert [r.name for r in ran] == ["Install incidentctl", "Check changed incidents"]
+    install, check = ran
+    assert install.code == 0, install.stdout + install.stderr
+    assert "incidentctl" in install.stdout
+    assert f"incidentctl=={__version__}" in install.stdout
+    assert check.code == 1, check.stdout + check.stderr
+    errors = [line for line in check.stdout.splitlines() if line.startswith("::error ")]
+    assert errors
+    for line in errors:
+        assert line.startswith(f"::error file={new['path']},line="), line
+    assert old["path"] not in check.stdout
+    assert {re.findall(r"title=incidentctl ([a-z-]+)::", e)[0] for e in errors} == {
+        "postmortem-placeholder"
+    }
+    token = re.search(r"^::stop-commands::(\w+)$", check.stdout, re.M)
+    assert token
+    assert f"\n::{token.group(1)}::\n" in check.stdout
+    report = summary.read_text(encoding="utf-8")
+    assert report.startswith("## incidentctl check failed\n")
+    assert "1 incident file(s) checked" in report
+    assert f"| `{new['path']}` |" in report
+    assert old["path"] not in report
+
+    # The author writes the sections and pushes; the next run is green.
+    write_todos(user.file(new["path"]))
+    user.git("commit", "--quiet", "-am", "Write the post-mortem")
+    user.git("push", "--quiet", "origin", PR_BRANCH)
+    summary = tmp_path / "summary-2.md"
+    ran = run_job(checkout(origin, tmp_path / "run-2" / "ws", PR_BRANCH), summary, PR_BRANCH)
+    assert [r.code for r in ran] == [0, 0], [(r.name, r.stdout, r.stderr) for r in ran]
+    assert "::error" not in ran[1].stdout
+    assert "no problems" in ran[1].stdout
+    assert summary.read_text(encoding="utf-8").startswith("## incidentctl check passed\n")
+
+
+def test_expressions_other_than_refs_are_refused() -> None:
+    """The simulation evaluates only base_ref/head_ref, and fails on anything else."""
+    context = {"github.base_ref": "main", "github.head_ref": "b"}
+    assert expand("origin/${{ github.base_ref }}", context) == "origin/main"
+    with pytest.raises(pytest.fail.Exception):
+        expand("${{ github.event.pull_request.title }}", context)
