@@ -358,14 +358,17 @@ class IncidentFile:
 
     def region(self, name: str) -> tuple[int, int] | None:
         """[start, end) of the lines between `<!-- incidentctl:NAME -->` markers."""
+        # The markers are whole lines at column 0, and the last pair wins: `postmortem`
+        # appends its regions after the summary and timeline, so a marker pasted into
+        # a log entry (indented) or a summary (above) cannot make a refresh replace
+        # the text between it and the real marker.
         begin, end = f"<!-- incidentctl:{name} -->", f"<!-- /incidentctl:{name} -->"
-        start = None
-        for index in range(self.body_start, len(self.lines)):
-            line = self.lines[index].strip()
-            if line == begin and start is None:
-                start = index + 1
-            elif line == end and start is not None:
-                return start, index
+        lines = [line.rstrip() for line in self.lines]
+        starts = [i for i in range(self.body_start, len(lines)) if lines[i] == begin]
+        for start in reversed(starts):
+            for index in range(start + 1, len(lines)):
+                if lines[index] == end:
+                    return start + 1, index
         return None
 
     def replace_region(self, name: str, new_lines: list[str]) -> bool:

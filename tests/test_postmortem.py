@@ -888,3 +888,46 @@ def test_hostile_front_matter_key_is_inert(repo: Repo, tmp_path: Path) -> None:
     plain = repo.run("check")
     assert len([line for line in plain.stdout.splitlines() if line.startswith(PATH)]) == 1
     assert not any(line.startswith("::") for line in plain.stdout.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("summary", "log"),
+    [
+        (None, "Pasted from the runbook:\n<!-- incidentctl:action-items -->"),
+        (None, "<!-- incidentctl:figures -->\nthen\n<!-- /incidentctl:figures -->"),
+        ("From the alert:\n<!-- incidentctl:action-items -->", "A note."),
+        ("From the alert:\n<!-- incidentctl:figures -->\n<!-- /incidentctl:figures -->", "A note."),
+    ],
+    ids=["log-start-marker", "log-marker-pair", "summary-start-marker", "summary-marker-pair"],
+)
+def test_marker_text_cannot_capture_a_region(repo: Repo, summary: str | None, log: str) -> None:
+    """Region markers typed into a log entry or summary never make a refresh eat other text."""
+    args = ["--summary", summary] if summary else []
+    data = repo.open("API down", "--severity", "2", *args)
+    ident, path = data["id"], repo.file(data["path"])
+    repo.ok("log", ident, log)
+    repo.ok("status", ident, "resolved")
+    repo.ok("postmortem", ident)
+    repo.ok("action", "add", ident, "Add an alert", "--owner", "dan", "--due", "2030-01-01")
+    repo.ok("postmortem", ident)  # nothing missing: at most a refresh
+
+    text = path.read_text(encoding="utf-8")
+    kinds = [e["kind"] for e in repo.json("show", ident)["timeline"]]
+    assert kinds == ["opened", "note", "status", "action"]
+    for heading in [
+        "## Checklist (outage)",
+        "# Post-mortem",
+        "## Impact",
+        "## Root Cause",
+        "## Action Items",
+        "## What Went Well",
+        "## Lessons Learned",
+    ]:
+        assert text.count(f"\n{heading}\n") == 1, heading
+    row = "| AI-1 | Add an alert | dan | 2030-01-01 | open | - |"
+    assert text.count(row) == 1
+    assert text.index("\n## Action Items\n") < text.index(row) < text.index("\n## What Went Well\n")
+    assert text.count("| Severity | SEV-2 (outage, production) |") == 1
+    assert text.index("\n# Post-mortem\n") < text.index("| Severity | SEV-2")
+    for line in (summary or "").splitlines() + log.splitlines():
+        assert line in text, line
