@@ -32,8 +32,16 @@ def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     for name in (
-        "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL",
-        "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "INCIDENTCTL_REPO", "VISUAL", "EDITOR",
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "INCIDENTCTL_REPO",
+        "VISUAL",
+        "EDITOR",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
@@ -53,7 +61,9 @@ class Repo:
 
     path: Path
 
-    def run(self, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
+    def run(
+        self, *args: str, input: str | None = None, env: dict[str, str] | None = None
+    ) -> Result:
         runner = CliRunner()
         return runner.invoke(
             cli, ["--repo", str(self.path), *args], input=input, env=env, catch_exceptions=True
