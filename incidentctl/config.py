@@ -114,6 +114,7 @@ class Config:
     required_sections: tuple[str, ...] = DEFAULT_REQUIRED_SECTIONS
     placeholder_pattern: str = DEFAULT_PLACEHOLDER
     oncall: OnCall = OnCall()
+    push: bool = False  # run `sync` after every change, as if --push were given
 
     def id_regex(self) -> str:
         """A regex (no anchors) matching IDs this format produces."""
@@ -233,6 +234,7 @@ def parse(data: dict[str, Any]) -> Config:
         raise top.fail("default_severity", "must be SEV-1..SEV-4") from None
     default_type = top.text("default_type", Config.default_type, TYPES)
     default_environment = top.text("default_environment", Config.default_environment, ENVIRONMENTS)
+    push = top.flag("push", Config.push)
     roles = top.texts("roles", DEFAULT_ROLES)
     for role in roles:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", role):
@@ -291,6 +293,7 @@ def parse(data: dict[str, Any]) -> Config:
         required_sections=required_sections,
         placeholder_pattern=placeholder,
         oncall=OnCall(rotation, start, shift),
+        push=push,
     )
 
 

@@ -88,6 +88,35 @@ def find_root(start: Path) -> tuple[Path, Path]:
     return Path(lines[0]), Path(lines[1])
 
 
+def is_work_tree(path: Path) -> bool:
+    result = _run(["rev-parse", "--is-inside-work-tree"], path, check=False)
+    return result.returncode == 0 and result.stdout.strip() == "true"
+
+
+def init_repo(path: Path) -> None:
+    _run(["init", "--quiet"], path)
+
+
+def merge_file(base: str, ours: str, theirs: str) -> tuple[str, bool]:
+    """git merge-file on three texts: (result with conflict markers if any, clean)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="incidentctl-merge-") as tmp:
+        paths = []
+        for name, text in (("ours", ours), ("base", base), ("theirs", theirs)):
+            path = Path(tmp) / name
+            path.write_bytes(text.encode("utf-8", errors="surrogateescape"))
+            paths.append(str(path))
+        result = subprocess.run(
+            ["git", "merge-file", "-p", "-L", "ours", "-L", "base", "-L", "theirs", "--", *paths],
+            capture_output=True,
+            check=False,
+        )
+    if result.returncode < 0 or result.returncode > 127:
+        raise GitError(f"git merge-file failed: {result.stderr.decode(errors='replace').strip()}")
+    return result.stdout.decode("utf-8", errors="surrogateescape"), result.returncode == 0
+
+
 class GitRepo:
     """A git work tree, addressed by its root."""
 
@@ -151,30 +180,143 @@ class GitRepo:
         result = _run(["rev-parse", "--verify", "--quiet", "HEAD"], self.root, check=False)
         return result.stdout.strip() or None
 
+    def set_config(self, key: str, value: str) -> None:
+        """Set a value in this clone's own git config (.git/config)."""
+        _run(["config", "--local", "--", key, value], self.root)
+
     # -- writing ----------------------------------------------------------------------
 
-    def commit_only(self, path: Path, subject: str, trailers: dict[str, str]) -> str:
-        """Commit exactly one file; whatever else is staged stays staged, uncommitted.
+    def commit_only(
+        self, paths: Path | Sequence[Path], subject: str, trailers: dict[str, str]
+    ) -> str:
+        """Commit exactly these files; whatever else is staged stays staged, uncommitted.
 
-        Uses `git commit --only`, so hooks and signing configured by the user apply.
-        Returns the new commit's SHA.
+        Uses `git commit --only`, so hooks and signing configured by the user apply. A
+        path that no longer exists is committed as removed. Returns the new commit's SHA.
         """
-        rel = self.relative(path)
-        new = not self.is_tracked(path)  # one cheap ls-files; hand-made files count too
+        items = [paths] if isinstance(paths, Path) else list(paths)
+        rels = [self.relative(p) for p in items]
+        # --only needs each path known to git; intent-to-add stages no content.
+        new = [
+            rel for p, rel in zip(items, rels, strict=True) if p.exists() and not self.is_tracked(p)
+        ]
         if new:
-            # --only needs the path known to git; intent-to-add stages no content.
-            self._run_retrying(["add", "--intent-to-add", "--", rel])
+            self._run_retrying(["add", "--intent-to-add", "--", *new])
         message = subject.strip() + "\n\n" + "".join(f"{k}: {v}\n" for k, v in trailers.items())
         try:
             self._run_retrying(
-                ["commit", "--only", "--quiet", "--file=-", "--cleanup=strip", "--", rel],
+                ["commit", "--only", "--quiet", "--file=-", "--cleanup=strip", "--", *rels],
                 stdin=message,
             )
         except GitError:
             if new:  # leave the index as it was before the command
-                _run(["rm", "--cached", "--quiet", "--", rel], self.root, check=False)
+                _run(["rm", "--cached", "--quiet", "--", *new], self.root, check=False)
             raise
         return self.run("rev-parse", "HEAD").strip()
+
+    # -- remotes (sync) ---------------------------------------------------------------------
+
+    def upstream(self) -> tuple[str, str]:
+        """(remote, branch) this branch pushes to: its upstream, else origin/<same name>."""
+        result = _run(["symbolic-ref", "--quiet", "--short", "HEAD"], self.root, check=False)
+        local = result.stdout.strip()
+        if result.returncode != 0 or not local:
+            raise GitError("HEAD is detached; check out a branch before syncing")
+        remote = _run(["config", "--get", f"branch.{local}.remote"], self.root, check=False)
+        merge = _run(["config", "--get", f"branch.{local}.merge"], self.root, check=False)
+        name, ref = remote.stdout.strip(), merge.stdout.strip()
+        if name and name != "." and ref.startswith("refs/heads/"):
+            return name, ref.removeprefix("refs/heads/")
+        remotes = self.run("remote").split()
+        if "origin" in remotes:
+            return "origin", local
+        raise GitError(
+            "this branch has no remote to sync with; add one: `git remote add origin URL`, "
+            f"then `git push -u origin {local}`"
+        )
+
+    def in_progress(self) -> str | None:
+        """A rebase, merge or cherry-pick left unfinished, if any."""
+        for marker, what in (
+            ("rebase-merge", "a rebase"),
+            ("rebase-apply", "a rebase"),
+            ("MERGE_HEAD", "a merge"),
+            ("CHERRY_PICK_HEAD", "a cherry-pick"),
+        ):
+            if (self.git_dir / marker).exists():
+                return what
+        return None
+
+    def fetch(self, remote: str, branch: str) -> bool:
+        """Fetch one branch; False when the remote does not have it yet."""
+        result = _run(
+            [
+                "fetch",
+                "--quiet",
+                "--",
+                remote,
+                f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}",
+            ],
+            self.root,
+            check=False,
+        )
+        if result.returncode == 0:
+            return True
+        if "couldn't find remote ref" in result.stderr.lower():
+            return False
+        raise GitError(_git_message(["fetch"], result.stderr))
+
+    def counts(self, ref: str) -> tuple[int, int]:
+        """(commits only here, commits only in ref)."""
+        out = self.run("rev-list", "--left-right", "--count", f"HEAD...{ref}", "--").split()
+        return int(out[0]), int(out[1])
+
+    def rebase(self, onto: str) -> None:
+        """Rebase the branch onto `onto`; on a conflict, abort and say which files."""
+        result = _run(["rebase", "--autostash", "--quiet", onto], self.root, check=False)
+        if result.returncode == 0:
+            return
+        files = [
+            f for f in self.run("diff", "-z", "--name-only", "--diff-filter=U").split("\0") if f
+        ]
+        _run(["rebase", "--abort"], self.root, check=False)
+        if not files:
+            raise GitError(_git_message(["rebase"], result.stderr + result.stdout))
+        raise GitError(
+            f"sync stopped: {', '.join(files)} changed on both sides in a way that cannot be "
+            "merged automatically (the same field set differently); nothing was changed here. "
+            f"To resolve: `git pull --rebase`, edit the conflict markers, `git add` the file, "
+            "`git rebase --continue`, then `incidentctl sync`"
+        )
+
+    def push(self, remote: str, branch: str) -> bool:
+        """Push HEAD to the branch (never forced); False if someone pushed first."""
+        result = _run(
+            ["push", "--quiet", "--", remote, f"HEAD:refs/heads/{branch}"], self.root, check=False
+        )
+        if result.returncode == 0:
+            return True
+        output = (result.stderr + result.stdout).lower()
+        if any(
+            s in output
+            for s in (
+                "non-fast-forward",
+                "fetch first",
+                "rejected",
+                "stale info",
+                "cannot lock ref",
+                "failed to update ref",
+            )
+        ):
+            return False
+        raise GitError(_git_message(["push"], result.stderr + result.stdout))
+
+    def added_since(self, ref: str, folder: str) -> list[str]:
+        """Files added by commits here that `ref` does not have."""
+        out = self.run(
+            "diff", "-z", "--name-only", "--diff-filter=A", f"{ref}...HEAD", "--", folder
+        )
+        return [f for f in out.split("\0") if f]
 
     @contextmanager
     def lock(self, timeout: float = 120.0) -> Iterator[None]:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import GitError, InvalidInput
+from .errors import InvalidInput
 from .incidentfile import write_atomic
 
 CONFIG_TEMPLATE = """\
@@ -19,6 +18,7 @@ CONFIG_TEMPLATE = """\
 # default_type = "outage"              # outage, security, performance, data, integration
 # default_environment = "production"   # production, staging, development
 # roles = ["commander", "deputy", "comms", "scribe", "ops_lead", "liaison"]
+# push = false                         # true: every change runs `incidentctl sync` after it
 
 # [severities.SEV-1]
 # description = "Critical: full outage, data loss or security breach; all hands"
@@ -79,28 +79,56 @@ def planned_files(install: str | None = None) -> list[Planned]:
     ]
 
 
+GITATTRIBUTES_LINE = "{incidents}/**/*.md merge=incidentctl"
+
+
+def driver_command() -> str:
+    """How git should run the merge driver: this installation's incidentctl."""
+    import shlex
+    import shutil
+    import sys
+
+    found = shutil.which("incidentctl")
+    base = shlex.quote(found) if found else f"{shlex.quote(sys.executable)} -m incidentctl"
+    return f"{base} merge-driver %O %A %B %P"
+
+
+def register_merge_driver(root: Path, incidents_dir: str) -> list[str]:
+    """Map incident files to the merge driver (.gitattributes) and define it (.git/config).
+
+    The git config half lives in each clone, so every clone runs `incidentctl init`
+    once; .gitattributes is committed and shared.
+    """
+    from .gitrepo import GitRepo
+
+    git = GitRepo.discover(root)
+    git.set_config("merge.incidentctl.name", "incidentctl: union timelines, merge action items")
+    git.set_config("merge.incidentctl.driver", driver_command())
+    changed = []
+    attributes = root / ".gitattributes"
+    line = GITATTRIBUTES_LINE.format(incidents=incidents_dir.rstrip("/"))
+    current = attributes.read_text(encoding="utf-8") if attributes.exists() else ""
+    if line not in current.splitlines():
+        prefix = current if not current or current.endswith("\n") else current + "\n"
+        write_atomic(attributes, prefix + line + "\n")
+        changed.append(".gitattributes")
+    return changed
+
+
 def init(
     path: Path, *, force: bool = False, install: str | None = None
 ) -> tuple[list[str], list[str], bool]:
-    """Create what is missing; return (created, kept, ran_git_init)."""
+    """Create what is missing, register the merge driver; return (created, kept, git init?)."""
+    from .config import load as load_config
+    from .gitrepo import init_repo, is_work_tree
+
     path = path.resolve()
     if path.exists() and not path.is_dir():
         raise InvalidInput(f"{path} is a file; give a folder")
     path.mkdir(parents=True, exist_ok=True)
     ran_git_init = False
-    inside = subprocess.run(
-        ["git", "rev-parse", "--is-inside-work-tree"],
-        cwd=path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if inside.returncode != 0:
-        done = subprocess.run(
-            ["git", "init", "--quiet"], cwd=path, capture_output=True, text=True, check=False
-        )
-        if done.returncode != 0:
-            raise GitError(f"git init failed: {done.stderr.strip()}")
+    if not is_work_tree(path):
+        init_repo(path)
         ran_git_init = True
     created, kept = [], []
     for item in planned_files(install):
@@ -110,4 +138,6 @@ def init(
             continue
         write_atomic(target, item.content)
         created.append(item.path)
+    config = load_config(path)
+    created += register_merge_driver(path, config.incidents_dir)
     return created, kept, ran_git_init

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config
 from .config import load as load_config
-from .errors import InvalidIncident, InvalidInput, NotFound, NothingToDo
+from .errors import IncidentctlError, InvalidIncident, InvalidInput, NotFound, NothingToDo
 from .gitrepo import Commit, GitRepo
 from .incidentfile import Entry, IncidentFile, format_entry, write_atomic
 from .timeutil import format_ts, utcnow
@@ -61,6 +61,18 @@ class Summary:
             "path": self.path,
             "commander": self.commander,
         }
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What `sync` did."""
+
+    remote: str
+    branch: str
+    pushed: int  # commits pushed (0: already up to date)
+    attempts: int
+    pulled: int  # commits taken from the remote
+    renumbered: list[tuple[str, str]]  # (old ID, new ID) of incidents renumbered
 
 
 @dataclass(frozen=True)
@@ -138,6 +150,7 @@ class IncidentRepo:
     def __init__(self, git: GitRepo, config: Config):
         self.git = git
         self.config = config
+        self.push_after = False  # sync after each commit (--push, or `push` in config)
 
     @classmethod
     def open(cls, start: Path | None = None) -> IncidentRepo:
@@ -343,7 +356,12 @@ class IncidentRepo:
             self.rel(path),
             sha,
             "open",
-            {"status": incident.status.value, "severity": sev.value, "commander": commander},
+            {
+                "status": incident.status.value,
+                "severity": sev.value,
+                "commander": commander,
+                **self._pushed(sha),
+            },
         )
 
     def _author(self) -> str:
@@ -379,7 +397,7 @@ class IncidentRepo:
                 except BaseException:
                     write_atomic(path, original)  # nothing half-done: the old file stays
                     raise
-        return Change(ident, self.rel(path), sha, subject)
+        return Change(ident, self.rel(path), sha, subject, self._pushed(sha))
 
     def append(
         self,
@@ -585,6 +603,104 @@ class IncidentRepo:
 
         return self._change(ref, mutate, commit=commit, validate_model=False)
 
+    # -- many clones ------------------------------------------------------------------
+
+    def sync(
+        self,
+        *,
+        attempts: int = 6,
+        sleep: Callable[[float], None] | None = None,
+        now: datetime | None = None,
+    ) -> SyncResult:
+        """Fetch, rebase local commits onto the remote branch, push; retry when beaten.
+
+        Never force-pushes. A conflict the merge driver cannot settle aborts the rebase,
+        so the repository is left as it was, and the error says what to do.
+        """
+        import random
+        import time
+
+        pause = sleep or time.sleep
+        with self.git.lock():
+            busy = self.git.in_progress()
+            if busy:
+                raise InvalidInput(f"{busy} is in progress; finish or abort it, then sync")
+            remote, branch = self.git.upstream()
+            tracking = f"refs/remotes/{remote}/{branch}"
+            renumbered: list[tuple[str, str]] = []
+            pulled = 0
+            for attempt in range(1, attempts + 1):
+                if self.git.fetch(remote, branch):
+                    ahead, behind = self.git.counts(tracking)
+                    if behind:
+                        self.git.rebase(tracking)
+                        pulled += behind
+                    renumbered += self._renumber_collisions(tracking, remote, now)
+                    ahead, _ = self.git.counts(tracking)
+                    if ahead == 0:
+                        return SyncResult(remote, branch, 0, attempt, pulled, renumbered)
+                else:
+                    ahead = int(self.git.run("rev-list", "--count", "HEAD").strip())
+                if self.git.push(remote, branch):
+                    return SyncResult(remote, branch, ahead, attempt, pulled, renumbered)
+                # Someone pushed first: back off with jitter so racing clones spread out.
+                pause(random.uniform(0.05, 0.25) * 2 ** min(attempt, 5))
+        raise InvalidInput(
+            f"{remote}/{branch} kept changing during {attempts} attempts; "
+            "your commits are safe here: run `incidentctl sync` again"
+        )
+
+    def _pushed(self, sha: str | None) -> dict[str, Any]:
+        """Sync after a commit when asked to; {"pushed": "origin/main"} when it did."""
+        if sha is None or not self.push_after:
+            return {}
+        try:
+            result = self.sync()
+        except IncidentctlError as exc:
+            raise IncidentctlError(
+                f"committed {sha[:10]} here, but sync failed: {exc.message}"
+            ) from None
+        return {"pushed": f"{result.remote}/{result.branch}"}
+
+    def _renumber_collisions(
+        self, tracking: str, remote: str, now: datetime | None
+    ) -> list[tuple[str, str]]:
+        """Give a new ID to a local, unpushed incident whose ID the remote already has."""
+        pattern = self._filename_regex()
+        added = {
+            (self.root / rel).resolve()
+            for rel in self.git.added_since(tracking, self.config.incidents_dir)
+        }
+        if not added:
+            return []
+        by_id: dict[str, list[Path]] = {}
+        for ident, path in self.files():
+            by_id.setdefault(ident.lower(), []).append(path.resolve())
+        done = []
+        taken = set(by_id)
+        for paths in list(by_id.values()):
+            local = [p for p in paths if p in added]
+            if len(paths) < 2 or not local or len(local) == len(paths):
+                continue
+            for path in local:
+                old_id = pattern.match(path.name).group(1)  # type: ignore[union-attr]
+                file = IncidentFile.read(path, self.rel(path))
+                opened = file.data.get("opened_at")
+                when = opened if isinstance(opened, datetime) and opened.tzinfo else now
+                new_id = self.new_id(when or utcnow(), taken)
+                taken.add(new_id.lower())
+                target = path.with_name(path.name.replace(old_id, new_id, 1))
+                file.set_field("id", new_id)
+                write_atomic(target, file.text)
+                path.unlink()
+                self.git.commit_only(
+                    [path, target],
+                    f"incident({new_id}): renumber from {old_id} (the ID is taken on {remote})",
+                    {"Incident": new_id},
+                )
+                done.append((old_id, new_id))
+        return done
+
     # -- post-mortem and action items ------------------------------------------------
 
     def postmortem(self, ref: str, *, commit: bool = True) -> Change:
@@ -603,7 +719,9 @@ class IncidentRepo:
             return "postmortem: " + one_line(what, 60)
 
         change = self._change(ref, mutate, commit=commit)
-        return Change(change.id, change.path, change.commit, change.subject, {"added": added})
+        return Change(
+            change.id, change.path, change.commit, change.subject, {**change.extra, "added": added}
+        )
 
     def add_action(
         self,
@@ -639,7 +757,13 @@ class IncidentRepo:
             return f"action {item.id}: {one_line(title, 50)}"
 
         change = self._change(ref, mutate, commit=commit)
-        return Change(change.id, change.path, change.commit, change.subject, {"action": new_id[0]})
+        return Change(
+            change.id,
+            change.path,
+            change.commit,
+            change.subject,
+            {**change.extra, "action": new_id[0]},
+        )
 
     def complete_action(
         self, ref: str, action_id: str, *, now: datetime | None = None, commit: bool = True

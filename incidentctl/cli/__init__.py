@@ -29,6 +29,7 @@ class State:
 
     def __init__(self, repo_path: Path | None):
         self.repo_path = repo_path
+        self.push: bool | None = None  # --push / --no-push of the running command
         self._repo: IncidentRepo | None = None
 
     def repo(self) -> IncidentRepo:
@@ -36,6 +37,7 @@ class State:
             from ..store import IncidentRepo
 
             self._repo = IncidentRepo.open(self.repo_path)
+            self._repo.push_after = self._repo.config.push if self.push is None else self.push
         return self._repo
 
 
@@ -91,13 +93,43 @@ def json_option(func: F) -> F:
 
 
 def no_commit_option(func: F) -> F:
-    return click.option(
+    """--no-commit, and --push/--no-push (sync after the commit; config `push`)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, push: bool | None = None, **kwargs: Any) -> Any:
+        click.get_current_context().ensure_object(State).push = push
+        return func(*args, **kwargs)
+
+    wrapper = click.option(
+        "--push/--no-push",
+        default=None,
+        help="Run `incidentctl sync` after the commit.  [default: `push` in incidentctl.toml]",
+    )(wrapper)
+    return click.option(  # type: ignore[return-value]
         "--no-commit", is_flag=True, help="Write the file only; make no git commit."
-    )(func)
+    )(wrapper)
 
 
-def commit_note(sha: str | None) -> str:
-    return f"commit {sha[:10]}" if sha else "not committed (--no-commit)"
+def report_change(change: Any, as_json: bool = False) -> None:
+    """The one line (or JSON document) a changing command prints."""
+    if as_json:
+        emit_json(
+            {
+                "id": change.id,
+                "path": change.path,
+                "commit": change.commit,
+                "change": change.subject,
+                **change.extra,
+            }
+        )
+        return
+    note = commit_note(change.commit, change.extra.get("pushed"))
+    click.echo(f"{style(change.id, bold=True)}: {change.subject} ({note})")
+
+
+def commit_note(sha: str | None, pushed: str | None = None) -> str:
+    note = f"commit {sha[:10]}" if sha else "not committed (--no-commit)"
+    return f"{note}, pushed to {pushed}" if pushed else note
 
 
 @click.group(
@@ -128,9 +160,9 @@ def cli(ctx: click.Context, repo: Path | None) -> None:
 
 
 def _register() -> None:
-    from . import incident, issues, read, repo, review
+    from . import incident, issues, read, repo, review, team
 
-    for module in (incident, read, review, issues, repo):
+    for module in (incident, read, review, issues, team, repo):
         for command in module.COMMANDS:
             cli.add_command(command)
 

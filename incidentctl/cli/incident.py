@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
-from typing import Any
 
 import click
 
@@ -16,6 +15,7 @@ from . import (
     id_argument,
     json_option,
     no_commit_option,
+    report_change,
     style,
 )
 
@@ -27,21 +27,6 @@ def _time(value: str | None, what: str) -> datetime | None:
     from ..timeutil import parse_time
 
     return parse_time(value, what=what) if value is not None else None
-
-
-def _report(change: Any, as_json: bool = False) -> None:
-    if as_json:
-        emit_json(
-            {
-                "id": change.id,
-                "path": change.path,
-                "commit": change.commit,
-                "change": change.subject,
-                **change.extra,
-            }
-        )
-        return
-    click.echo(f"{style(change.id, bold=True)}: {change.subject} ({commit_note(change.commit)})")
 
 
 @click.command("open")
@@ -129,7 +114,7 @@ def open_(
         f"  Commander: {change.extra['commander']} · respond {policy.response} · "
         f"update every {policy.update_every}"
     )
-    click.echo(f"  {commit_note(change.commit)}")
+    click.echo(f"  {commit_note(change.commit, change.extra.get('pushed'))}")
 
 
 @click.command("log")
@@ -154,7 +139,7 @@ def log(
     change = state.repo().append(
         incident_id, text, kind=kind, at=_time(at, "--at"), commit=not no_commit
     )
-    _report(change, as_json)
+    report_change(change, as_json)
 
 
 @click.command("status")
@@ -182,7 +167,7 @@ def status(
     change = state.repo().transition(
         incident_id, status, message=message, at=_time(at, "--at"), commit=not no_commit
     )
-    _report(change, as_json)
+    report_change(change, as_json)
 
 
 @click.command("severity")
@@ -203,7 +188,7 @@ def severity(
 ) -> None:
     """Escalate or downgrade. SEV is SEV-1..SEV-4 (or 1..4, P0..P3, critical..low)."""
     change = state.repo().set_severity(incident_id, severity, reason=reason, commit=not no_commit)
-    _report(change, as_json)
+    report_change(change, as_json)
 
 
 def _role_pairs(values: tuple[str, ...]) -> dict[str, str]:
@@ -243,7 +228,7 @@ def assign(
     change = state.repo().assign(
         incident_id, commander=commander, roles=_role_pairs(roles), commit=not no_commit
     )
-    _report(change, as_json)
+    report_change(change, as_json)
 
 
 @click.command("edit")

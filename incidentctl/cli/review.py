@@ -10,12 +10,12 @@ import click
 
 from . import (
     State,
-    commit_note,
     emit_json,
     handle_errors,
     id_argument,
     json_option,
     no_commit_option,
+    report_change,
     style,
 )
 
@@ -42,12 +42,8 @@ def postmortem(state: State, incident_id: str, no_commit: bool, as_json: bool) -
         else:
             click.echo(exc.message, err=True)
         return
-    if as_json:
-        emit_json({"id": change.id, "path": change.path, "commit": change.commit, **change.extra})
-        return
-    added = change.extra["added"]
-    click.echo(f"{style(change.id, bold=True)}: {change.subject} ({commit_note(change.commit)})")
-    if added:
+    report_change(change, as_json)
+    if change.extra["added"] and not as_json:
         click.echo(f"  Write the sections marked TODO in {change.path},")
         click.echo(f"  then `incidentctl check {change.path}` and open a pull request.")
 
@@ -97,10 +93,7 @@ def action_add(
     change = state.repo().add_action(
         incident_id, title, owner=owner, due=when, commit=not no_commit
     )
-    if as_json:
-        emit_json({"id": change.id, "path": change.path, "commit": change.commit, **change.extra})
-        return
-    click.echo(f"{style(change.id, bold=True)}: {change.subject} ({commit_note(change.commit)})")
+    report_change(change, as_json)
 
 
 @action.command("done")
@@ -115,10 +108,7 @@ def action_done(
 ) -> None:
     """Mark action item AI (e.g. AI-2, or 2) of an incident done."""
     change = state.repo().complete_action(incident_id, action_id, commit=not no_commit)
-    if as_json:
-        emit_json({"id": change.id, "path": change.path, "commit": change.commit})
-        return
-    click.echo(f"{style(change.id, bold=True)}: {change.subject} ({commit_note(change.commit)})")
+    report_change(change, as_json)
 
 
 @action.command("list")
