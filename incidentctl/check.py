@@ -117,6 +117,8 @@ def sections(file: IncidentFile) -> list[Section]:
         # or a block quote is not a section.
         if token.type == "heading_open" and token.map and token.level == 0:
             title = tokens[index + 1].content.strip()
+            if index == 0 and token.tag == "h1" and title == str(file.data.get("title")).strip():
+                continue  # `# <incident title>`: an incident titled "Impact" has no Impact yet
             heads.append((token.map[0], token.map[1], int(token.tag[1:]), title))
     out = []
     for pos, (start, end, level, title) in enumerate(heads):

@@ -931,3 +931,29 @@ def test_marker_text_cannot_capture_a_region(repo: Repo, summary: str | None, lo
     assert text.index("\n# Post-mortem\n") < text.index("| Severity | SEV-2")
     for line in (summary or "").splitlines() + log.splitlines():
         assert line in text, line
+
+
+@pytest.mark.parametrize("title", ["Root Cause", "impact", "Post-mortem", "Lessons learned"])
+def test_title_named_like_a_section_is_not_that_section(repo: Repo, title: str) -> None:
+    """An incident titled like a section still gets, and is checked for, that real section."""
+    ident, path = resolved(repo, title=title)
+    repo.ok("postmortem", ident)
+    text = path.read_text(encoding="utf-8")
+    assert text.count("\n# Post-mortem\n") == 1 + (title == "Post-mortem")  # + the title
+    assert text.count("<!-- incidentctl:figures -->") == 1
+    for heading in ("## Root Cause", "## Impact", "## Lessons Learned"):
+        assert text.count(f"\n{heading}\n") == 1, heading
+    code, doc = check_json(repo)
+    assert code == 1
+    placeholders = {p["message"].split("'")[1] for p in doc["problems"]}
+    if title != "Post-mortem":
+        assert title.lower() in {name.lower() for name in placeholders}
+    repo.ok("action", "add", ident, "Add an alert", "--owner", "dan", "--due", "2030-01-01")
+    write_todos(path)
+    assert check_json(repo) == (
+        0,
+        {"ok": True, "problems": [], "checked": [path.relative_to(repo.path).as_posix()]},
+    )
+    commits = repo.commits()
+    repo.ok("postmortem", ident)
+    assert repo.commits() == commits
