@@ -76,17 +76,20 @@ def summary_markdown(report: Report, limit: int = SUMMARY_LIMIT) -> str:
     if not report.problems:
         return "\n".join(head) + "\n"
     head += ["| File | Line | Rule | Level | Problem |", "| --- | --- | --- | --- | --- |"]
-    text = "\n".join(head) + "\n"
+    parts = ["\n".join(head) + "\n"]
+    size = len(parts[0].encode())  # kept as a running count: re-encoding is quadratic
     for index, p in enumerate(report.problems):
         row = (
             f"| `{_cell(p.path)}` | {p.line} | {_cell(p.rule)} | {p.level} | {_cell(p.message)} |\n"
         )
         rest = len(report.problems) - index
         tail = f"\n_{rest} more problem(s) not shown: the summary is limited to 1 MiB._\n"
-        if len((text + row + tail).encode()) > limit:
-            return text + tail
-        text += row
-    return text
+        row_size = len(row.encode())
+        if size + row_size + len(tail.encode()) > limit:
+            return "".join(parts) + tail
+        parts.append(row)
+        size += row_size
+    return "".join(parts)
 
 
 def emit(report: Report, echo: Callable[[str], None], summary_path: str | None) -> None:
