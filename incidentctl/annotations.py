@@ -58,7 +58,7 @@ def log_lines(report: Report, token: str | None = None) -> list[str]:
 
 
 def _cell(value: str) -> str:
-    return html.escape(" ".join(value.split())).replace("|", "&#124;")
+    return html.escape(" ".join(value.split()), quote=False).replace("|", "&#124;")
 
 
 def summary_markdown(report: Report, limit: int = SUMMARY_LIMIT) -> str:

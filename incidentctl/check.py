@@ -245,7 +245,7 @@ def file_problems(
     problems += _identity(repo, path, file, incident, ids)
     problems += _timestamps(file, incident)
     problems += _timeline(file)
-    problems += _action_items(file, incident)
+    problems += action_item_problems(file, incident)
     problems += postmortem_problems(repo.config, file, incident)
     return problems, file
 
@@ -399,7 +399,7 @@ def action_item_line(file: IncidentFile, item_id: str) -> int:
     return start
 
 
-def _action_items(file: IncidentFile, incident: Incident) -> list[Problem]:
+def action_item_problems(file: IncidentFile, incident: Incident) -> list[Problem]:
     out = []
     seen: set[str] = set()
     for item in incident.action_items:

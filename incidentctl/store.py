@@ -489,19 +489,25 @@ class IncidentRepo:
         return self._change(ref, mutate, commit=commit)
 
     def _require_postmortem(self, file: IncidentFile, incident: Incident) -> None:
-        """Closing needs a passing post-mortem when the severity asks for one."""
-        from .check import postmortem_problems
+        """Closing needs a passing post-mortem when the severity asks for one, and every
+        action item with an owner and a due date."""
+        from .check import action_item_problems, postmortem_problems
         from .model import Status
 
         # Judge it as the resolved incident it still is; `closed` adds no rule of its own.
         as_resolved = incident.model_copy(update={"status": Status.RESOLVED})
         problems = postmortem_problems(self.config, file, as_resolved)
+        problems += action_item_problems(file, incident)
         if problems:
             first = problems[0]
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            needs = (
+                f"{incident.severity.value} needs a passing post-mortem"
+                if first.rule.startswith("postmortem")
+                else "every action item needs an owner and a due date"
+            )
             raise InvalidInput(
-                f"{incident.severity.value} needs a passing post-mortem before it is closed: "
-                f"line {first.line}: {first.message}{more}; "
+                f"{needs} before it is closed: line {first.line}: {first.message}{more}; "
                 f"see `incidentctl check {first.path}`"
             )
 

@@ -50,3 +50,21 @@ def test_crlf_file_keeps_crlf_through_every_command(repo: Repo) -> None:
     repo.ok("action", "add", data["id"], "Add an alert", "--owner", "bob", "--due", "7d")
     raw = path.read_bytes()
     assert raw.count(b"\n") == raw.count(b"\r\n") > 40
+
+
+def test_close_refuses_an_action_item_without_owner(repo: Repo) -> None:
+    """A SEV-4 (no post-mortem needed) still cannot close with an unowned action item."""
+    data = repo.open("Typo on the status page", "--severity", "SEV-4")
+    repo.ok("status", data["id"], "resolved")
+    path = repo.file(data["path"])
+    text = path.read_text().replace(
+        "action_items: []", "action_items:\n- id: AI-1\n  title: Fix the typo\n  status: open"
+    )
+    path.write_text(text)
+    repo.git("commit", "-qam", "hand-added item")
+    before = repo.commits()
+    result = repo.run("status", data["id"], "closed")
+    assert result.exit_code == 1
+    assert "every action item needs an owner and a due date" in result.output
+    assert "AI-1 has no owner" in result.output
+    assert repo.commits() == before and path.read_text() == text

@@ -70,13 +70,13 @@ def show(state: State, incident_id: str, as_json: bool) -> None:
     )
     click.echo(f"  Respond {policy.response}; update every {policy.update_every}")
     if incident.services:
-        click.echo(f"  Services:  {', '.join(incident.services)}")
-    click.echo(f"  Commander: {incident.commander or '-'}")
+        click.echo(f"  {'Services:':<14}{', '.join(incident.services)}")
+    click.echo(f"  {'Commander:':<14}{incident.commander or '-'}")
     for role, name in incident.roles.items():
-        click.echo(f"  {role.capitalize() + ':':<10} {name}")
+        click.echo(f"  {role.capitalize() + ':':<14}{name}")
     end = incident.resolved_at or utcnow()
     click.echo(
-        f"  Opened:    {_ts(incident.opened_at)} ({format_duration(end - incident.opened_at)}"
+        f"  {'Opened:':<14}{_ts(incident.opened_at)} ({format_duration(end - incident.opened_at)}"
         f"{' to resolve' if incident.resolved_at else ' so far'})"
     )
     for key in (
@@ -90,8 +90,8 @@ def show(state: State, incident_id: str, as_json: bool) -> None:
         value = getattr(incident, key)
         if value:
             label = key.removesuffix("_at").capitalize() + ":"
-            click.echo(f"  {label:<10} {_ts(value)}")
-    click.echo(f"  File:      {file.path}")
+            click.echo(f"  {label:<14}{_ts(value)}")
+    click.echo(f"  {'File:':<14}{file.path}")
     click.echo("")
     click.echo(style("Timeline", bold=True))
     _print_entries(entries)

@@ -38,7 +38,8 @@ def postmortem(state: State, incident_id: str, no_commit: bool, as_json: bool) -
         change = state.repo().postmortem(incident_id, commit=not no_commit)
     except NothingToDo as exc:
         if as_json:
-            emit_json({"id": incident_id, "added": [], "commit": None})
+            ident, path = state.repo().resolve(incident_id)
+            emit_json({"id": ident, "path": state.repo().rel(path), "commit": None, "added": []})
         else:
             click.echo(exc.message, err=True)
         return
