@@ -21,7 +21,9 @@ from .errors import IncidentctlError
 
 API_VERSION = "2022-11-28"
 _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="([^"]+)"')
-SLUG = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+SLUG = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+# Printable ASCII without spaces: anything else would break (and echo) the header.
+_TOKEN = re.compile(r"[\x21-\x7e]+")
 
 
 class GitHubError(IncidentctlError):
@@ -34,11 +36,13 @@ class GitHubError(IncidentctlError):
         status: int | None = None,
         retryable: bool = False,
         headers: dict[str, str] | None = None,
+        rate_limited: bool = False,
     ):
         super().__init__(message)
         self.status = status
         self.retryable = retryable
         self.headers = headers or {}
+        self.rate_limited = rate_limited  # limited for longer than we wait: stop, re-run later
 
 
 @dataclass
@@ -57,11 +61,30 @@ def parse_links(header: str | None) -> dict[str, str]:
     return {rel: url for url, rel in _LINK.findall(header or "")}
 
 
+def _origin(url: str) -> tuple[str, str]:
+    parsed = urllib.parse.urlsplit(url)
+    return parsed.scheme, parsed.netloc
+
+
+class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib copies every header, Authorization included, into a redirect: refuse a
+    redirect to another host rather than hand it the token."""
+
+    def redirect_request(
+        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> Any:
+        if _origin(newurl) != _origin(req.full_url):
+            raise GitHubError(
+                f"refusing to follow a redirect to another host ({_origin(newurl)[1]})"
+            )
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 class GitHub:
     """Issues of one repository through the REST API."""
 
     def __init__(self, api_url: str, slug: str, token: str, policy: Policy | None = None):
-        if not SLUG.match(slug):
+        if not SLUG.fullmatch(slug) or any(part in (".", "..") for part in slug.split("/")):
             raise IncidentctlError(
                 f"repository {slug!r} is not OWNER/NAME; set --repo-slug or GITHUB_REPOSITORY"
             )
@@ -71,7 +94,14 @@ class GitHub:
         self.api_url = api_url.rstrip("/")
         self._origin = (parsed.scheme, parsed.netloc)
         self.slug = slug
+        token = token.strip()
+        if not _TOKEN.fullmatch(token):
+            raise IncidentctlError(
+                "GITHUB_TOKEN (or GH_TOKEN) is not a token: it is empty or has spaces or "
+                "control characters inside"
+            )
         self._token = token
+        self._opener = urllib.request.build_opener(_SameOriginRedirects)
         self.policy = policy or Policy()
 
     # -- transport -------------------------------------------------------------------
@@ -92,7 +122,7 @@ class GitHub:
         if data is not None:
             request.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(request, timeout=self.policy.timeout) as response:  # noqa: S310
+            with self._opener.open(request, timeout=self.policy.timeout) as response:
                 body = response.read()
                 headers = {k.lower(): v for k, v in response.headers.items()}
         except urllib.error.HTTPError as exc:
@@ -164,6 +194,7 @@ class GitHub:
                         raise GitHubError(
                             f"{error} (rate limited for {int(wait)} s; re-run later)",
                             status=error.status,
+                            rate_limited=True,
                         ) from None
                     self.policy.sleep(wait)
                     continue

@@ -39,6 +39,7 @@ class Outcome:
     number: int | None = None
     url: str | None = None
     error: str | None = None
+    stop: bool = False  # a dropped label or a long rate limit: the run must not go on
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -136,7 +137,10 @@ def sync(
                             github.close_issue(issue["number"])
                         except GitHubError as exc:
                             outcome.result, outcome.error = "failed", str(exc)
+                            outcome.stop = exc.rate_limited
                 report.outcomes.append(outcome)
+                if outcome.stop:
+                    break
                 continue
             if done:
                 report.outcomes.append(Outcome(incident.id, item.id, "skipped"))
@@ -161,8 +165,10 @@ def sync(
             outcome = _create(github, incident, item, body, label)
             say(f"{outcome.result}: {key}" + (f" (#{outcome.number})" if outcome.number else ""))
             report.outcomes.append(outcome)
-            if outcome.error and "label" in outcome.error:
-                break  # every further issue would be invisible to the next run too
+            if outcome.stop:
+                break  # every further issue would be invisible or rate limited too
+        if report.outcomes and report.outcomes[-1].stop:
+            break  # ... in every incident, not only this one
 
     if write_back and not dry_run:
         report.linked = _write_back(repo, report, incidents)
@@ -189,11 +195,15 @@ def _create(github: GitHub, incident: Incident, item: ActionItem, body: str, lab
                         )
             except GitHubError as exc:
                 last = str(exc)
+                if exc.rate_limited:
+                    return Outcome(incident.id, item.id, "failed", error=last, stop=True)
                 continue
         try:
             issue = github.create_issue(title, body, labels)
         except GitHubError as exc:
             last = str(exc)
+            if exc.rate_limited:
+                return Outcome(incident.id, item.id, "failed", error=last, stop=True)
             if not exc.retryable:
                 break
             continue
@@ -204,7 +214,7 @@ def _create(github: GitHub, incident: Incident, item: ActionItem, body: str, lab
             incident.id, item.id, "created", issue.get("number"), issue.get("html_url")
         )
         if label not in names:
-            outcome.result = "failed"
+            outcome.result, outcome.stop = "failed", True
             outcome.error = (
                 f"GitHub dropped the label {label!r} from #{issue.get('number')} (the token may "
                 "lack permission to label issues); without it the next run cannot find the "

@@ -315,8 +315,12 @@ class GitHubStandIn:
         login: str = DEFAULT_LOGIN,
         rate_limit: int = 5000,
         clock: Callable[[], datetime] = _utcnow,
+        drop_labels: bool = False,
     ) -> None:
         self.token = token
+        # Like GitHub when the token lacks push access: "Create an issue" silently drops
+        # ``labels`` and ``assignees`` and still answers 201. May be changed at any time.
+        self.drop_labels = drop_labels
         self.login = login
         self.rate_limit = rate_limit
         self.clock = clock
@@ -1065,6 +1069,8 @@ class GitHubStandIn:
                     422, "Invalid request.\n\nFor 'properties/body', is not a string.", DOC_CREATE
                 ),
             )
+        if self.drop_labels:
+            labels, assignees = [], []
         item = self._new_item(
             repo,
             title=title,
