@@ -846,6 +846,13 @@ def expand(value: str, context: dict[str, str]) -> str:
     return re.sub(r"\$\{\{\s*(.*?)\s*\}\}", one, value)
 
 
+def test_the_simulation_refuses_other_expressions() -> None:
+    """Only `${{ github.token }}` is evaluated; anything else fails the test."""
+    assert expand("${{ github.token }}", {"github.token": "t"}) == "t"
+    with pytest.raises(pytest.fail.Exception):
+        expand("${{ github.event.head_commit.message }}", {"github.token": "t"})
+
+
 @dataclass
 class StepRun:
     name: str
