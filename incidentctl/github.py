@@ -152,8 +152,17 @@ class GitHub:
                 "GitHub rejected the token (401 Bad credentials); check GITHUB_TOKEN",
                 status=status,
             )
+        hint = ""
+        if (
+            status == 403
+            and headers.get("x-ratelimit-remaining") != "0"
+            and ("retry-after" not in headers and "rate limit" not in message.lower())
+        ):
+            hint = " (the token may lack `issues: write` on this repository)"
+        elif status == 404:
+            hint = " (check --repo-slug, and that the token can see the repository)"
         return GitHubError(
-            f"GitHub answered {status} to {method}: {message}",
+            f"GitHub answered {status} to {method}: {message}{hint}",
             status=status,
             retryable=status >= 500,
             headers=headers,

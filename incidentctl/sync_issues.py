@@ -163,7 +163,10 @@ def sync(
                 repo.root,
             )
             outcome = _create(github, incident, item, body, label)
-            say(f"{outcome.result}: {key}" + (f" (#{outcome.number})" if outcome.number else ""))
+            if outcome.result != "failed":  # failures are listed, with their error, at the end
+                say(
+                    f"{outcome.result}: {key}" + (f" (#{outcome.number})" if outcome.number else "")
+                )
             report.outcomes.append(outcome)
             if outcome.stop:
                 break  # every further issue would be invisible or rate limited too
