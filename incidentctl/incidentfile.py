@@ -578,3 +578,19 @@ def write_atomic(file: Path, text: str) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+_TEMP = re.compile(r"^\..+\.md\.[A-Za-z0-9_]+\.tmp$")
+
+
+def remove_stale_temps(folder: Path) -> None:
+    """Remove the temp files of `write_atomic` that a killed command left in `folder`.
+
+    Call it only while holding the repository lock: every writer of incident files
+    holds it, so a temp file seen then belongs to a writer that is gone.
+    """
+    with contextlib.suppress(FileNotFoundError):
+        for path in folder.iterdir():
+            if _TEMP.match(path.name) and path.is_file():
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()

@@ -15,7 +15,7 @@ from .config import Config
 from .config import load as load_config
 from .errors import IncidentctlError, InvalidIncident, InvalidInput, NotFound, NothingToDo
 from .gitrepo import Commit, GitRepo
-from .incidentfile import Entry, IncidentFile, format_entry, write_atomic
+from .incidentfile import Entry, IncidentFile, format_entry, remove_stale_temps, write_atomic
 from .timeutil import format_ts, utcnow
 
 if TYPE_CHECKING:
@@ -339,6 +339,7 @@ class IncidentRepo:
             text = compose(metadata, body)
             file = IncidentFile(text, self.rel(path))  # re-read: what we write must parse
             validate(file)
+            remove_stale_temps(path.parent)  # left by a command killed mid-write
             write_atomic(path, text)
             sha = None
             if commit:
@@ -387,6 +388,7 @@ class IncidentRepo:
             subject = mutate(file)
             if validate_model:
                 validate(file)
+            remove_stale_temps(path.parent)  # left by a command killed mid-write
             write_atomic(path, file.text)
             sha = None
             if commit:
