@@ -14,6 +14,7 @@ from typing import Any
 
 from .errors import IncidentctlError
 from .incidentfile import ENTRY, IncidentFile, _normalise, dump_field
+from .postmortem import ACTIONS
 
 # Where the merged timeline goes back in; a line no person writes (not a NUL, which
 # would make git merge-file treat the text as binary).
@@ -189,13 +190,19 @@ def merge_incident(base: str, ours: str, theirs: str, path: str = "<incident>") 
         if ov is _MISSING or _normalise(value) != _normalise(ov):
             result.set_field(key, value)
 
+    # The post-mortem's action-item table is rendered from the items merged above: the
+    # line merge gets ours on every side (both sides adding a row would conflict), and
+    # the table is rendered again from the merged items.
+    table = o.region(ACTIONS)
+    if table is not None:
+        for side in (b, t):
+            side.replace_region(ACTIONS, o.lines[table[0] : table[1]])
     body, body_clean = _merge_body(b, o, t)
     result.lines[result.body_start :] = body.splitlines(keepends=True)
+    _refresh_tables(result)
     if conflicts:
         _mark_conflicts(result, conflicts)
         return result.text, False
-    if body_clean:
-        _refresh_tables(result)
     return result.text, body_clean
 
 
@@ -230,10 +237,13 @@ def _mark_conflicts(file: IncidentFile, conflicts: list[tuple[str, list[str], li
 
 def _refresh_tables(file: IncidentFile) -> None:
     """Re-render the post-mortem's action-item table from the merged items."""
+    from .postmortem import refresh_actions
+
+    if file.region(ACTIONS) is None:
+        return  # no table (most merges, mid-incident): skip loading the model, ~0.3 s a run
     from pydantic import ValidationError
 
     from .model import Incident
-    from .postmortem import refresh_actions
 
     try:
         incident = Incident.model_validate(file.data)

@@ -165,7 +165,7 @@ PER_CLONE = 20
 SYNC_EVERY = 2
 # Five clones racing on two cores: a sync may be beaten more than the default 6 times.
 # The numbers printed say how many syncs needed more than 6 attempts.
-SYNC_ATTEMPTS = 15
+SYNC_ATTEMPTS = 20
 
 
 def test_five_clones_append_and_sync_in_parallel_and_origin_keeps_every_entry(team: Team) -> None:
@@ -739,6 +739,48 @@ def test_merge_renumbers_an_action_item_id_added_on_both_sides() -> None:
         "AI-4": "Shard the queue",
     }
     validate(file)
+
+
+def table(*rows: tuple[str, str, str, str, str]) -> str:
+    """A post-mortem Action Items section with the tool-owned table, as `postmortem` writes it."""
+    lines = [
+        f"| {i} | {title} | {owner} | {due} | {status} | - |\n"
+        for i, title, owner, due, status in rows
+    ]
+    return (
+        "\n## Action Items\n\n<!-- incidentctl:action-items -->\n"
+        "| ID | Action | Owner | Due | Status | Issue |\n| --- | --- | --- | --- | --- | --- |\n"
+        + "".join(lines)
+        + "<!-- /incidentctl:action-items -->\n"
+    )
+
+
+ROWS = (
+    ("AI-1", "Add a saturation alert", "bob", "2026-12-10", "open"),
+    ("AI-2", "Load-test checkout", "carol", "2026-12-20", "open"),
+)
+
+
+def test_merge_renders_the_post_mortem_table_from_the_merged_action_items() -> None:
+    """Both add AI-3 after the post-mortem: no table conflict; the rows follow the merged items."""
+    tail = "  due: 2026-12-20\n  status: open\n---"
+
+    def add(title: str) -> str:
+        item = f"- id: AI-3\n  title: {title}\n  owner: erin\n  due: 2027-01-05\n  status: open\n"
+        front = BASE.replace(tail, tail[:-3] + item + "---")
+        return front + table(*ROWS, ("AI-3", title, "erin", "2027-01-05", "open"))
+
+    text, clean, file = merged(add("Cap retries"), add("Shard the queue"), BASE + table(*ROWS))
+    assert clean and file is not None, text
+    assert [i["id"] for i in file.data["action_items"]] == ["AI-1", "AI-2", "AI-3", "AI-4"]
+    assert text.endswith(
+        table(
+            *ROWS,
+            ("AI-3", "Cap retries", "erin", "2027-01-05", "open"),
+            ("AI-4", "Shard the queue", "erin", "2027-01-05", "open"),
+        )
+    )
+    assert not MARKER.search(text)
 
 
 def test_merge_roles_per_key() -> None:
