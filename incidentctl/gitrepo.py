@@ -284,7 +284,8 @@ class GitRepo:
             raise GitError(_git_message(["rebase"], result.stderr + result.stdout))
         raise GitError(
             f"sync stopped: {', '.join(files)} changed on both sides in a way that cannot be "
-            "merged automatically (the same field set differently); nothing was changed here. "
+            "merged automatically (the same field set differently); nothing was changed here, "
+            "your clone is as it was before the sync. "
             f"To resolve: `git pull --rebase`, edit the conflict markers, `git add` the file, "
             "`git rebase --continue`, then `incidentctl sync`"
         )
