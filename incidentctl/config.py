@@ -227,7 +227,7 @@ def parse(data: dict[str, Any]) -> Config:
         raise top.fail("id_format", "may hold only letters, digits, '.', '_' and '-'")
     default_severity = top.text("default_severity", Config.default_severity)
     try:
-        from .model import parse_severity
+        from .vocab import parse_severity
 
         default_severity = parse_severity(default_severity).value
     except Exception:

@@ -10,7 +10,7 @@ a revision.
 from __future__ import annotations
 
 import os
-import socket
+import re
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal, overload
 
 from .errors import GitError
 
@@ -132,23 +132,36 @@ class GitRepo:
     def run(self, *args: str, stdin: str | None = None) -> str:
         return _run(args, self.root, stdin=stdin).stdout
 
-    def _run_retrying(self, args: Sequence[str], *, stdin: str | None = None) -> str:
+    @overload
+    def _run_retrying(
+        self, args: Sequence[str], *, stdin: str | None = ..., check: Literal[True] = ...
+    ) -> str: ...
+
+    @overload
+    def _run_retrying(
+        self, args: Sequence[str], *, stdin: str | None = ..., check: Literal[False]
+    ) -> subprocess.CompletedProcess[str]: ...
+
+    def _run_retrying(
+        self, args: Sequence[str], *, stdin: str | None = None, check: bool = True
+    ) -> str | subprocess.CompletedProcess[str]:
         """Run a command that takes `.git/index.lock`, retrying while someone holds it.
 
         git fails at once on a held lock; we wait briefly and never delete the lock.
+        With check=False the last result is returned instead of raised.
         """
         for delay in (*_RETRY_DELAYS, None):
             result = _run(args, self.root, stdin=stdin, check=False)
-            if result.returncode == 0:
-                return result.stdout
             output = result.stderr + result.stdout
-            if not _locked(output) or delay is None:
-                if _locked(output):
-                    raise GitError(
-                        "git's index is locked by another process (.git/index.lock); "
-                        "wait for it to finish, or remove the lock if no git is running"
-                    )
+            if result.returncode == 0 or not _locked(output):
+                if result.returncode == 0 or not check:
+                    return result.stdout if check else result
                 raise GitError(_git_message(args, output))
+            if delay is None:
+                raise GitError(
+                    "git's index is locked by another process (.git/index.lock); "
+                    "wait for it to finish, or remove the lock if no git is running"
+                )
             time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -196,23 +209,40 @@ class GitRepo:
         """
         items = [paths] if isinstance(paths, Path) else list(paths)
         rels = [self.relative(p) for p in items]
-        # --only needs each path known to git; intent-to-add stages no content.
-        new = [
-            rel for p, rel in zip(items, rels, strict=True) if p.exists() and not self.is_tracked(p)
-        ]
-        if new:
-            self._run_retrying(["add", "--intent-to-add", "--", *new])
         message = subject.strip() + "\n\n" + "".join(f"{k}: {v}\n" for k, v in trailers.items())
-        try:
-            self._run_retrying(
-                ["commit", "--only", "--quiet", "--file=-", "--cleanup=strip", "--", *rels],
-                stdin=message,
-            )
-        except GitError:
+        args = ["commit", "--only", "--quiet", "--file=-", "--cleanup=strip", "--", *rels]
+        # Most commits are of tracked files: try at once, and only for a path git does
+        # not know yet register it (intent-to-add stages no content) and try again.
+        result = self._run_retrying(args, stdin=message, check=False)
+        new: list[str] = []
+        if result.returncode != 0 and "did not match any file" in result.stderr:
+            new = [
+                rel
+                for p, rel in zip(items, rels, strict=True)
+                if p.exists() and not self.is_tracked(p)
+            ]
+            if new:
+                self._run_retrying(["add", "--intent-to-add", "--", *new])
+                result = self._run_retrying(args, stdin=message, check=False)
+        if result.returncode != 0:
             if new:  # leave the index as it was before the command
                 _run(["rm", "--cached", "--quiet", "--", *new], self.root, check=False)
-            raise
-        return self.run("rev-parse", "HEAD").strip()
+            raise GitError(_git_message(args, result.stderr + result.stdout))
+        return self._head_sha() or self.run("rev-parse", "HEAD").strip()
+
+    def _head_sha(self) -> str | None:
+        """HEAD's SHA read from the ref files (saves a process); None when unsure."""
+        try:
+            head = (self.git_dir / "HEAD").read_text(encoding="ascii").strip()
+            if not head.startswith("ref: refs/"):
+                return None
+            common = self.git_dir
+            if (self.git_dir / "commondir").exists():  # a linked worktree
+                common = self.git_dir / (self.git_dir / "commondir").read_text().strip()
+            sha = (common / head[5:]).read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        return sha if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", sha) else None
 
     # -- remotes (sync) ---------------------------------------------------------------------
 
@@ -348,7 +378,7 @@ class GitRepo:
             handle.seek(0)
             handle.truncate()
             handle.write(
-                f"pid {os.getpid()} on {socket.gethostname()} since "
+                f"pid {os.getpid()} on {os.uname().nodename} since "
                 f"{datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ}\n"
             )
             handle.flush()

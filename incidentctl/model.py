@@ -1,10 +1,8 @@
-"""The incident front matter as pydantic models, and the vocabulary around it."""
+"""The incident front matter as pydantic models (the vocabulary is in vocab.py)."""
 
 from __future__ import annotations
 
-import re
 from datetime import date, timezone
-from enum import Enum
 from typing import Annotated, Any
 
 from pydantic import (
@@ -18,140 +16,23 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import InvalidInput
-
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-TITLE_MAX = 200
-
-
-class Severity(str, Enum):
-    SEV1 = "SEV-1"
-    SEV2 = "SEV-2"
-    SEV3 = "SEV-3"
-    SEV4 = "SEV-4"
-
-    @property
-    def level(self) -> int:
-        return int(self.value[-1])
-
-
-class Status(str, Enum):
-    TRIAGE = "triage"
-    INVESTIGATING = "investigating"
-    IDENTIFIED = "identified"
-    MONITORING = "monitoring"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-    CANCELLED = "cancelled"
-
-
-class IncidentType(str, Enum):
-    OUTAGE = "outage"
-    SECURITY = "security"
-    PERFORMANCE = "performance"
-    DATA = "data"
-    INTEGRATION = "integration"
-
-
-class Environment(str, Enum):
-    PRODUCTION = "production"
-    STAGING = "staging"
-    DEVELOPMENT = "development"
-
-
-class Visibility(str, Enum):
-    INTERNAL = "internal"
-    PUBLIC = "public"
-    RESTRICTED = "restricted"
-
-
-class ActionStatus(str, Enum):
-    OPEN = "open"
-    DONE = "done"
-
-
-# The lifecycle in order; `cancelled` stands outside it.
-LIFECYCLE = [
-    Status.TRIAGE,
-    Status.INVESTIGATING,
-    Status.IDENTIFIED,
-    Status.MONITORING,
-    Status.RESOLVED,
-    Status.CLOSED,
-]
-ACTIVE = frozenset(LIFECYCLE[:4])
-
-_SEVERITY_ALIASES = {
-    "critical": 1,
-    "high": 2,
-    "medium": 3,
-    "low": 4,
-}
-
-
-def parse_severity(text: str) -> Severity:
-    """Accept SEV-1, SEV1, sev1, 1, P0..P3 (P0 = SEV-1), critical/high/medium/low."""
-    raw = str(text).strip().lower()
-    level: int | None = None
-    match = re.fullmatch(r"(?:sev-?)?([1-4])", raw)
-    if match:
-        level = int(match.group(1))
-    elif re.fullmatch(r"p[0-3]", raw):
-        level = int(raw[1]) + 1
-    elif raw in _SEVERITY_ALIASES:
-        level = _SEVERITY_ALIASES[raw]
-    if level is None:
-        raise InvalidInput(
-            f"unknown severity {text!r}; use SEV-1..SEV-4, 1..4, P0..P3 or critical/high/medium/low"
-        )
-    return Severity(f"SEV-{level}")
-
-
-def parse_status(text: str) -> Status:
-    try:
-        return Status(text.strip().lower())
-    except ValueError:
-        names = ", ".join(s.value for s in Status)
-        raise InvalidInput(f"unknown status {text!r}; use one of: {names}") from None
-
-
-def check_transition(old: Status, new: Status) -> str:
-    """Return the kind of move (forward, reopen, cancel) or raise if it is not allowed.
-
-    Any forward move is allowed (skipping is fine); from resolved back to an active
-    status is a reopen; closed and cancelled are final.
-    """
-    if old == new:
-        raise InvalidInput(f"the incident is already {old.value}")
-    if old in (Status.CLOSED, Status.CANCELLED):
-        raise InvalidInput(
-            f"the incident is {old.value}; a {old.value} incident does not change status "
-            "(open a new incident instead)"
-        )
-    if new == Status.CANCELLED:
-        if old == Status.RESOLVED:
-            raise InvalidInput("a resolved incident cannot be cancelled; close it instead")
-        return "cancel"
-    if LIFECYCLE.index(new) > LIFECYCLE.index(old):
-        return "forward"
-    if old == Status.RESOLVED and new in ACTIVE:
-        return "reopen"
-    raise InvalidInput(
-        f"cannot move from {old.value} back to {new.value}; "
-        "only a resolved incident can be reopened"
-    )
-
-
-# Which lifecycle timestamp each status sets when it is first reached.
-STATUS_TIMESTAMP = {
-    Status.INVESTIGATING: "acknowledged_at",
-    Status.IDENTIFIED: "acknowledged_at",
-    Status.MONITORING: "mitigated_at",
-    Status.RESOLVED: "resolved_at",
-    Status.CLOSED: "closed_at",
-}
-TIMESTAMP_ORDER = ["opened_at", "acknowledged_at", "mitigated_at", "resolved_at", "closed_at"]
-
+from .vocab import (
+    ACTIVE,
+    ID_PATTERN,
+    LIFECYCLE,
+    STATUS_TIMESTAMP,
+    TIMESTAMP_ORDER,
+    TITLE_MAX,
+    ActionStatus,
+    Environment,
+    IncidentType,
+    Severity,
+    Status,
+    Visibility,
+    check_transition,
+    parse_severity,
+    parse_status,
+)
 
 Timestamp = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(timezone.utc))]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
@@ -232,3 +113,28 @@ def schema() -> dict[str, Any]:
     result["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     result["patternProperties"] = {"^x[-_]": {}}
     return result
+
+
+# The vocabulary is re-exported: `from incidentctl.model import Severity` keeps working.
+__all__ = [
+    "ACTIVE",
+    "ID_PATTERN",
+    "LIFECYCLE",
+    "STATUS_TIMESTAMP",
+    "TIMESTAMP_ORDER",
+    "TITLE_MAX",
+    "ActionItem",
+    "ActionStatus",
+    "Environment",
+    "Incident",
+    "IncidentType",
+    "Severity",
+    "Source",
+    "Status",
+    "Timestamp",
+    "Visibility",
+    "check_transition",
+    "parse_severity",
+    "parse_status",
+    "schema",
+]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import secrets
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -132,6 +130,8 @@ def clean_text(text: str, what: str, *, max_len: int = TEXT_MAX, one_line: bool 
 
 def slugify(title: str, max_len: int = 48) -> str:
     """A file-name-safe slug: ASCII letters, digits and dashes only."""
+    import unicodedata
+
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
     if len(slug) > max_len:
@@ -224,6 +224,8 @@ class IncidentRepo:
     # -- creating -----------------------------------------------------------------
 
     def new_id(self, now: datetime, taken: Iterable[str] = ()) -> str:
+        import secrets
+
         used = {t.lower() for t in taken}
         for _ in range(1000):
             rand = "".join(secrets.choice(_RAND_ALPHABET) for _ in range(4))

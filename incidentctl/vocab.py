@@ -1,0 +1,144 @@
+"""The incident vocabulary: severities, statuses, types and the rules between them.
+
+Kept free of pydantic so that the commands on a responder's hot path (`log`,
+reading the config) do not pay for importing it; model.py builds on it.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+from .errors import InvalidInput
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+TITLE_MAX = 200
+
+
+class Severity(str, Enum):
+    SEV1 = "SEV-1"
+    SEV2 = "SEV-2"
+    SEV3 = "SEV-3"
+    SEV4 = "SEV-4"
+
+    @property
+    def level(self) -> int:
+        return int(self.value[-1])
+
+
+class Status(str, Enum):
+    TRIAGE = "triage"
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class IncidentType(str, Enum):
+    OUTAGE = "outage"
+    SECURITY = "security"
+    PERFORMANCE = "performance"
+    DATA = "data"
+    INTEGRATION = "integration"
+
+
+class Environment(str, Enum):
+    PRODUCTION = "production"
+    STAGING = "staging"
+    DEVELOPMENT = "development"
+
+
+class Visibility(str, Enum):
+    INTERNAL = "internal"
+    PUBLIC = "public"
+    RESTRICTED = "restricted"
+
+
+class ActionStatus(str, Enum):
+    OPEN = "open"
+    DONE = "done"
+
+
+# The lifecycle in order; `cancelled` stands outside it.
+LIFECYCLE = [
+    Status.TRIAGE,
+    Status.INVESTIGATING,
+    Status.IDENTIFIED,
+    Status.MONITORING,
+    Status.RESOLVED,
+    Status.CLOSED,
+]
+ACTIVE = frozenset(LIFECYCLE[:4])
+
+_SEVERITY_ALIASES = {
+    "critical": 1,
+    "high": 2,
+    "medium": 3,
+    "low": 4,
+}
+
+
+def parse_severity(text: str) -> Severity:
+    """Accept SEV-1, SEV1, sev1, 1, P0..P3 (P0 = SEV-1), critical/high/medium/low."""
+    raw = str(text).strip().lower()
+    level: int | None = None
+    match = re.fullmatch(r"(?:sev-?)?([1-4])", raw)
+    if match:
+        level = int(match.group(1))
+    elif re.fullmatch(r"p[0-3]", raw):
+        level = int(raw[1]) + 1
+    elif raw in _SEVERITY_ALIASES:
+        level = _SEVERITY_ALIASES[raw]
+    if level is None:
+        raise InvalidInput(
+            f"unknown severity {text!r}; use SEV-1..SEV-4, 1..4, P0..P3 or critical/high/medium/low"
+        )
+    return Severity(f"SEV-{level}")
+
+
+def parse_status(text: str) -> Status:
+    try:
+        return Status(text.strip().lower())
+    except ValueError:
+        names = ", ".join(s.value for s in Status)
+        raise InvalidInput(f"unknown status {text!r}; use one of: {names}") from None
+
+
+def check_transition(old: Status, new: Status) -> str:
+    """Return the kind of move (forward, reopen, cancel) or raise if it is not allowed.
+
+    Any forward move is allowed (skipping is fine); from resolved back to an active
+    status is a reopen; closed and cancelled are final.
+    """
+    if old == new:
+        raise InvalidInput(f"the incident is already {old.value}")
+    if old in (Status.CLOSED, Status.CANCELLED):
+        raise InvalidInput(
+            f"the incident is {old.value}; a {old.value} incident does not change status "
+            "(open a new incident instead)"
+        )
+    if new == Status.CANCELLED:
+        if old == Status.RESOLVED:
+            raise InvalidInput("a resolved incident cannot be cancelled; close it instead")
+        return "cancel"
+    if LIFECYCLE.index(new) > LIFECYCLE.index(old):
+        return "forward"
+    if old == Status.RESOLVED and new in ACTIVE:
+        return "reopen"
+    raise InvalidInput(
+        f"cannot move from {old.value} back to {new.value}; "
+        "only a resolved incident can be reopened"
+    )
+
+
+# Which lifecycle timestamp each status sets when it is first reached.
+STATUS_TIMESTAMP = {
+    Status.INVESTIGATING: "acknowledged_at",
+    Status.IDENTIFIED: "acknowledged_at",
+    Status.MONITORING: "mitigated_at",
+    Status.RESOLVED: "resolved_at",
+    Status.CLOSED: "closed_at",
+}
+TIMESTAMP_ORDER = ["opened_at", "acknowledged_at", "mitigated_at", "resolved_at", "closed_at"]
