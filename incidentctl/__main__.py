@@ -13,6 +13,11 @@ def main() -> None:
 
         sys.stdout.write(f"incidentctl {__version__}\n")
         return
+    from .fastpath import run
+
+    status = run(sys.argv[1:])  # `log` without click's import cost; None: not handled
+    if status is not None:
+        sys.exit(status)
     from .cli import cli
 
     cli(prog_name="incidentctl")

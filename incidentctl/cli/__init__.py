@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -13,6 +11,8 @@ import click
 
 from .. import __version__
 from ..errors import IncidentctlError
+from ..output import change_report, colour_enabled, to_json
+from ..output import commit_note as commit_note  # for the command modules
 
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
@@ -53,19 +53,13 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def colour_enabled() -> bool:
-    return "NO_COLOR" not in os.environ and sys.stdout.isatty()
-
-
 def style(text: str, **kwargs: Any) -> str:
     """click.style, unless NO_COLOR is set or stdout is not a terminal."""
     return click.style(text, **kwargs) if colour_enabled() else text
 
 
 def emit_json(data: Any) -> None:
-    import json
-
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    click.echo(to_json(data))
 
 
 def complete_ids(
@@ -113,24 +107,7 @@ def no_commit_option(func: F) -> F:
 
 def report_change(change: Any, as_json: bool = False) -> None:
     """The one line (or JSON document) a changing command prints."""
-    if as_json:
-        emit_json(
-            {
-                "id": change.id,
-                "path": change.path,
-                "commit": change.commit,
-                "change": change.subject,
-                **change.extra,
-            }
-        )
-        return
-    note = commit_note(change.commit, change.extra.get("pushed"))
-    click.echo(f"{style(change.id, bold=True)}: {change.subject} ({note})")
-
-
-def commit_note(sha: str | None, pushed: str | None = None) -> str:
-    note = f"commit {sha[:10]}" if sha else "not committed (--no-commit)"
-    return f"{note}, pushed to {pushed}" if pushed else note
+    click.echo(change_report(change, as_json))
 
 
 @click.group(

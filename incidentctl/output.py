@@ -1,0 +1,46 @@
+"""What commands print, in a form shared by the click CLI and the `log` fast path."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .store import Change
+
+
+def colour_enabled() -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
+    return "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+def bold(text: str) -> str:
+    return f"\x1b[1m{text}\x1b[0m" if colour_enabled() else text
+
+
+def to_json(data: Any) -> str:
+    import json
+
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def commit_note(sha: str | None, pushed: str | None = None) -> str:
+    note = f"commit {sha[:10]}" if sha else "not committed (--no-commit)"
+    return f"{note}, pushed to {pushed}" if pushed else note
+
+
+def change_report(change: Change, as_json: bool = False) -> str:
+    """The one line (or JSON document) a changing command prints."""
+    if as_json:
+        return to_json(
+            {
+                "id": change.id,
+                "path": change.path,
+                "commit": change.commit,
+                "change": change.subject,
+                **change.extra,
+            }
+        )
+    note = commit_note(change.commit, change.extra.get("pushed"))
+    return f"{bold(change.id)}: {change.subject} ({note})"

@@ -1,0 +1,103 @@
+"""`log` through the click-free fast path behaves exactly like the click command."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import Repo
+
+from incidentctl.fastpath import parse
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.mark.parametrize(
+    ("argv", "handled"),
+    [
+        (["log", "abc", "text"], True),
+        (["--repo", "/tmp", "log", "abc", "text"], True),
+        (["--repo=/tmp", "log", "abc", "text", "--kind", "decision"], True),
+        (["log", "abc", "text", "--at", "-5m", "-k", "comms", "--no-commit", "--json"], True),
+        (["log", "abc", "text", "--at=2026-11-26T10:00:00Z", "--push"], True),
+        (["log", "abc", "text", "--no-push"], True),
+        (["log", "-h"], False),
+        (["log", "abc", "--help"], False),
+        (["log", "abc"], False),
+        (["log", "abc", "text", "extra"], False),
+        (["log", "abc", "--", "-text"], False),
+        (["log", "abc", "text", "--kind", "bogus"], False),
+        (["log", "abc", "text", "--at"], False),
+        (["log", "abc", "text", "--frobnicate"], False),
+        (["--version", "log", "abc", "text"], False),
+        (["show", "abc"], False),
+        ([], False),
+    ],
+)
+def test_parse_takes_only_the_documented_form(argv: list[str], handled: bool) -> None:
+    """Only `[--repo P] log ID TEXT [options]` is taken; anything else is left to click."""
+    assert (parse(argv) is not None) is handled
+
+
+def _click(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    code = "import sys; from incidentctl.cli import cli; cli(sys.argv[1:], prog_name='incidentctl')"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+def _fast(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "incidentctl"), *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+def _same(text: str) -> str:
+    return re.sub(r"\b[0-9a-f]{10,40}\b", "SHA", text)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["log", "{id}", "Rolled back deploy 1234"],
+        ["log", "{id}", "a decision", "--kind", "decision"],
+        ["log", "{id}", "json please", "--json"],
+        ["log", "{id}", "not committed", "--no-commit"],
+        ["log", "{id}", "earlier", "--at", "1m"],
+        ["log", "nope", "text"],
+        ["log", "{id}", "naive", "--at", "2026-11-26T10:00:00"],
+        ["log", "{id}", "future", "--at", "2999-01-01T00:00:00Z"],
+        ["log", "{id}", "   "],
+        ["log", "{id}", "pushed", "--push"],
+    ],
+)
+def test_fast_path_and_click_say_the_same(repo: Repo, args: list[str]) -> None:
+    """Same exit status, stdout and stderr (commit SHAs aside) from both paths."""
+    ident = repo.open("Checkout errors")["id"]
+    argv = [a.replace("{id}", ident) for a in args]
+    env_check = "incidentctl" in os.listdir(BIN)
+    assert env_check, "the console script must be installed next to the interpreter"
+    fast = _fast(argv, repo.path)
+    slow = _click(argv, repo.path)
+    assert (fast.returncode, _same(fast.stdout), _same(fast.stderr)) == (
+        slow.returncode,
+        _same(slow.stdout),
+        _same(slow.stderr),
+    )
+    assert "Traceback" not in fast.stderr
+
+
+def test_fast_path_commits_one_entry(repo: Repo) -> None:
+    """The fast path makes the same one commit, with the trailer, as every change."""
+    ident = repo.open("Checkout errors")["id"]
+    before = repo.commits()
+    result = _fast(["log", ident[-4:], "via the fast path", "--kind", "action"], repo.path)
+    assert result.returncode == 0, result.stderr
+    assert repo.commits() == before + 1
+    assert repo.git("log", "-1", "--format=%(trailers:key=Incident,valueonly)").strip() == ident
+    entries = repo.json("timeline", ident)
+    assert entries[-1]["text"] == "via the fast path" and entries[-1]["kind"] == "action"
