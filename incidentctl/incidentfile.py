@@ -14,16 +14,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidIncident
 from .timeutil import format_ts
 
-# libyaml is ~13x faster on front matter (FIELD-NOTES.md); pure Python if it is absent.
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+if TYPE_CHECKING:
+    from .knowngood import KnownGood
 
 _CONFLICT = re.compile(r"^(<{7}|>{7}|\|{7})(?: |$)")
 _TOP_KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)[ \t]*:(?:[ \t]|$)")
@@ -35,94 +32,6 @@ ENTRY = re.compile(
 )
 TIMELINE_HEADING = "Timeline"
 LINE_ENDING = "\n"
-
-
-class _DuplicateKey(yaml.YAMLError):
-    def __init__(self, key: object, line: int):
-        super().__init__(f"duplicate key {key!r}")
-        self.key = key
-        self.line = line
-
-
-class StrictLoader(_BaseLoader):  # type: ignore[misc,valid-type]
-    """SafeLoader that refuses duplicate keys instead of keeping the last one."""
-
-
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
-    result: dict[Any, Any] = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            hash(key)
-        except TypeError:
-            raise _DuplicateKey(key, key_node.start_mark.line) from None
-        if key in result:
-            raise _DuplicateKey(key, key_node.start_mark.line)
-        result[key] = loader.construct_object(value_node, deep=True)
-    return result
-
-
-StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
-    """Writes timestamps as plain RFC 3339 UTC scalars (`2026-11-26T02:47:00Z`)."""
-
-
-def _represent_datetime(dumper: yaml.SafeDumper, value: datetime) -> yaml.ScalarNode:
-    return dumper.represent_scalar("tag:yaml.org,2002:timestamp", format_ts(value))
-
-
-def _represent_enum(dumper: yaml.SafeDumper, value: Enum) -> yaml.ScalarNode:
-    return dumper.represent_str(str(value.value))
-
-
-_Dumper.add_representer(datetime, _represent_datetime)
-_Dumper.add_multi_representer(Enum, _represent_enum)
-
-
-def load_yaml(text: str, *, path: str, first_line: int) -> Any:
-    """Parse YAML strictly; errors name the file and line."""
-    try:
-        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
-    except _DuplicateKey as exc:
-        raise InvalidIncident(
-            f"duplicate key {exc.key!r} in the front matter; keep only one",
-            path=path,
-            line=first_line + exc.line,
-            rule="duplicate-key",
-        ) from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = first_line + mark.line if mark is not None else None
-        problem = (exc.problem or "invalid YAML").strip()
-        raise InvalidIncident(
-            f"invalid YAML in the front matter: {problem}", path=path, line=line, rule="yaml"
-        ) from None
-    except yaml.YAMLError as exc:
-        raise InvalidIncident(
-            f"invalid YAML in the front matter: {exc}", path=path, rule="yaml"
-        ) from None
-
-
-def dump_field(key: str, value: Any) -> list[str]:
-    """The YAML lines for one top-level key, as this tool writes them."""
-    if isinstance(value, (list, dict)) and not value:
-        return [f"{key}: {'[]' if isinstance(value, list) else '{}'}\n"]
-    text = yaml.dump(
-        {key: value},
-        Dumper=_Dumper,
-        sort_keys=False,
-        default_flow_style=False,
-        allow_unicode=True,
-        width=4096,
-    )
-    return text.splitlines(keepends=True)
-
-
-def dump_front_matter(data: dict[str, Any]) -> str:
-    return "".join(line for key, value in data.items() for line in dump_field(key, value))
 
 
 @dataclass(frozen=True)
@@ -177,17 +86,43 @@ def _decode(data: bytes, path: str) -> str:
 class IncidentFile:
     """An incident file held as lines, with its front matter parsed."""
 
-    def __init__(self, text: str, path: str = "<incident>"):
+    def __init__(self, text: str, path: str = "<incident>", *, known: KnownGood | None = None):
         self.path = path
         self.lines = text.splitlines(keepends=True)
         self._check_conflicts()
         self._split()
-        self.data = self._load()
+        self._data: dict[str, Any] | None = None
+        # A front matter byte-identical to one parsed and found valid before needs no
+        # YAML parser until a value is asked for (the `log` hot path asks for none).
+        self._facts = known.lookup(self.front_matter_text) if known is not None else None
+        if self._facts is None:
+            self._data = self._load()
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The front matter, parsed strictly (on first use when it was known good)."""
+        if self._data is None:
+            self._data = self._load()
+        return self._data
+
+    @data.setter
+    def data(self, value: dict[str, Any]) -> None:
+        self._data = value
+        self._facts = None
+
+    @property
+    def opened_at(self) -> datetime | None:
+        if self._data is None and self._facts is not None:
+            return self._facts[1]
+        value = self.data.get("opened_at")
+        return value if isinstance(value, datetime) and value.tzinfo else None
 
     # -- reading -------------------------------------------------------------
 
     @classmethod
-    def read(cls, file: Path, display: str | None = None) -> IncidentFile:
+    def read(
+        cls, file: Path, display: str | None = None, *, known: KnownGood | None = None
+    ) -> IncidentFile:
         shown = display or str(file)
         try:
             raw = file.read_bytes()
@@ -195,7 +130,7 @@ class IncidentFile:
             raise InvalidIncident("file not found", path=shown) from None
         except OSError as exc:
             raise InvalidIncident(f"cannot read: {exc.strerror}", path=shown) from None
-        return cls(_decode(raw, shown), shown)
+        return cls(_decode(raw, shown), shown, known=known)
 
     @property
     def text(self) -> str:
@@ -233,6 +168,8 @@ class IncidentFile:
         )
 
     def _load(self) -> dict[str, Any]:
+        from .yamlio import load_yaml
+
         data = load_yaml(self.front_matter_text, path=self.path, first_line=2)
         if not isinstance(data, dict):
             raise InvalidIncident(
@@ -257,6 +194,8 @@ class IncidentFile:
 
     @property
     def id(self) -> str:
+        if self._data is None and self._facts is not None:
+            return self._facts[0]
         return str(self.data["id"])
 
     def key_line(self, key: str) -> int | None:
@@ -310,6 +249,8 @@ class IncidentFile:
         """Set one top-level key, rewriting only its lines; verified by re-parsing."""
         if isinstance(value, Enum):
             value = value.value
+        from .yamlio import dump_field
+
         expected = dict(self.data)
         expected[key] = value
         new_lines = dump_field(key, value)
@@ -335,11 +276,13 @@ class IncidentFile:
 
     def _keep_comment(self, old: str, key: str, new: str) -> str:
         """Carry a trailing `# comment` of a one-line value over to its new value."""
+        from .yamlio import load_yaml
+
         body = old.rstrip("\r\n")
         for match in re.finditer(r"[ \t]+#", body):
             try:
-                before = yaml.load(body[: match.start()], Loader=StrictLoader)  # noqa: S506
-            except yaml.YAMLError:
+                before = load_yaml(body[: match.start()], path=self.path, first_line=1)
+            except InvalidIncident:
                 continue
             if isinstance(before, dict) and key in before and before[key] == self.data.get(key):
                 return new.rstrip("\n") + body[match.start() :] + "\n"

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import IncidentctlError
-from .incidentfile import ENTRY, IncidentFile, _normalise, dump_field
+from .incidentfile import ENTRY, IncidentFile, _normalise
 from .postmortem import ACTIONS
+from .yamlio import dump_field
 
 # Where the merged timeline goes back in; a line no person writes (not a NUL, which
 # would make git merge-file treat the text as binary).

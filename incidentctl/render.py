@@ -69,7 +69,7 @@ def compose(metadata: dict[str, Any], body: str) -> str:
     """A new incident file: front matter and body, written with python-frontmatter."""
     import frontmatter
 
-    from .incidentfile import dump_front_matter, load_yaml
+    from .yamlio import dump_front_matter, load_yaml
 
     class _Handler(frontmatter.default_handlers.YAMLHandler):
         def export(self, metadata: dict[str, Any], **kwargs: object) -> str:

@@ -14,6 +14,7 @@ from .config import load as load_config
 from .errors import IncidentctlError, InvalidIncident, InvalidInput, NotFound, NothingToDo
 from .gitrepo import Commit, GitRepo
 from .incidentfile import Entry, IncidentFile, format_entry, remove_stale_temps, write_atomic
+from .knowngood import KnownGood
 from .timeutil import format_ts, utcnow
 
 if TYPE_CHECKING:
@@ -151,6 +152,7 @@ class IncidentRepo:
         self.git = git
         self.config = config
         self.push_after = False  # sync after each commit (--push, or `push` in config)
+        self.known = KnownGood(git.git_dir)
 
     @classmethod
     def open(cls, start: Path | None = None) -> IncidentRepo:
@@ -208,7 +210,7 @@ class IncidentRepo:
 
     def read(self, ref: str) -> tuple[str, Path, IncidentFile]:
         ident, path = self.resolve(ref)
-        file = IncidentFile.read(path, self.rel(path))
+        file = IncidentFile.read(path, self.rel(path), known=self.known)
         if file.id != ident:
             raise InvalidIncident(
                 f"the file name says {ident} but `id` is {file.id!r}; make them agree",
@@ -343,6 +345,7 @@ class IncidentRepo:
             validate(file)
             remove_stale_temps(path.parent)  # left by a command killed mid-write
             write_atomic(path, text)
+            self.known.remember(file.front_matter_text, file.id, file.opened_at)
             sha = None
             if commit:
                 try:
@@ -392,6 +395,7 @@ class IncidentRepo:
                 validate(file)
             remove_stale_temps(path.parent)  # left by a command killed mid-write
             write_atomic(path, file.text)
+            self.known.remember(file.front_matter_text, file.id, file.opened_at)
             sha = None
             if commit:
                 try:
@@ -422,8 +426,8 @@ class IncidentRepo:
         author = self._author()
 
         def mutate(file: IncidentFile) -> str:
-            opened = file.data.get("opened_at")
-            if isinstance(opened, datetime) and opened.tzinfo and at < opened:
+            opened = file.opened_at
+            if opened is not None and at < opened:
                 raise InvalidInput(
                     f"--at {format_ts(at)} is before the incident opened ({format_ts(opened)})"
                 )

@@ -1,0 +1,74 @@
+"""Front matters this clone has parsed and found valid, by content hash.
+
+`log` is typed mid-outage and appends to the body only; re-parsing an unchanged
+front matter with PyYAML on every entry costs more than the commit does. A front
+matter whose exact bytes were parsed and accepted before is accepted again, with
+its `id` and `opened_at` from here. Any change, a hand edit included, changes the
+hash and the file is parsed in full. The list lives in the clone's .git folder,
+so git never moves it between clones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from pathlib import Path
+
+FILE_NAME = "incidentctl-known-good"
+KEEP = 500  # lines kept when the list is trimmed (a few per active incident)
+
+
+def _digest(front_matter: str) -> str:
+    return hashlib.sha256(front_matter.encode("utf-8", errors="surrogateescape")).hexdigest()
+
+
+class KnownGood:
+    """The list for one clone; reading it is optional, writing it never fails a command."""
+
+    def __init__(self, git_dir: Path):
+        self.path = git_dir / FILE_NAME
+        self._entries: dict[str, tuple[str, datetime | None]] | None = None
+
+    def _load(self) -> dict[str, tuple[str, datetime | None]]:
+        if self._entries is None:
+            self._entries = {}
+            try:
+                text = self.path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                return self._entries
+            for line in text.splitlines():
+                parts = line.split(" ")
+                if len(parts) != 3 or len(parts[0]) != 64:
+                    continue
+                opened = None
+                if parts[2] != "-":
+                    try:
+                        opened = datetime.fromisoformat(parts[2].replace("Z", "+00:00"))
+                    except ValueError:
+                        continue
+                self._entries[parts[0]] = (parts[1], opened)
+        return self._entries
+
+    def lookup(self, front_matter: str) -> tuple[str, datetime | None] | None:
+        return self._load().get(_digest(front_matter))
+
+    def remember(self, front_matter: str, ident: str, opened: datetime | None) -> None:
+        """Record a front matter that was just parsed and accepted (callers hold the lock)."""
+        if " " in ident or "\n" in ident:
+            return
+        digest = _digest(front_matter)
+        entries = self._load()
+        if digest in entries:
+            return
+        stamp = opened.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if opened else "-"
+        entries[digest] = (ident, opened)
+        line = f"{digest} {ident} {stamp}\n"
+        try:
+            if len(entries) > 2 * KEEP:
+                kept = list(self.path.read_text(encoding="utf-8").splitlines()[-KEEP:])
+                self.path.write_text("\n".join(kept) + "\n" + line, encoding="utf-8")
+            else:
+                with self.path.open("a", encoding="utf-8") as handle:
+                    handle.write(line)
+        except OSError:
+            pass  # a cache: losing it only costs time
