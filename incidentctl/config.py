@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import ConfigError
 
@@ -23,8 +22,7 @@ ID_PLACEHOLDERS = {
 }
 
 
-@dataclass(frozen=True)
-class SeverityPolicy:
+class SeverityPolicy(NamedTuple):
     """What a severity means and what it asks of responders."""
 
     name: str
@@ -84,8 +82,7 @@ DEFAULT_REQUIRED_SECTIONS = (
 )
 
 
-@dataclass(frozen=True)
-class OnCall:
+class OnCall(NamedTuple):
     """A simple rotation: `rotation[i]` is on call during the i-th shift after `start`."""
 
     rotation: tuple[str, ...] = ()
@@ -100,8 +97,7 @@ class OnCall:
         return self.rotation[index]
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     """The repository's settings; `Config()` is the default of every key."""
 
     incidents_dir: str = "incidents"
@@ -110,7 +106,7 @@ class Config:
     default_type: str = "outage"
     default_environment: str = "production"
     roles: tuple[str, ...] = DEFAULT_ROLES
-    severities: dict[str, SeverityPolicy] = field(default_factory=lambda: dict(DEFAULT_SEVERITIES))
+    severities: dict[str, SeverityPolicy] = DEFAULT_SEVERITIES  # never mutated
     required_sections: tuple[str, ...] = DEFAULT_REQUIRED_SECTIONS
     placeholder_pattern: str = DEFAULT_PLACEHOLDER
     oncall: OnCall = OnCall()
@@ -124,6 +120,9 @@ class Config:
             if name:
                 out.append(ID_PLACEHOLDERS[name])
         return "".join(out)
+
+
+DEFAULTS = Config()
 
 
 def _split_format(fmt: str) -> list[tuple[str, str | None]]:
@@ -208,11 +207,11 @@ class _Reader:
 def parse(data: dict[str, Any]) -> Config:
     """Validate a parsed TOML document into a Config."""
     top = _Reader(data)
-    incidents_dir = top.text("incidents_dir", Config.incidents_dir)
+    incidents_dir = top.text("incidents_dir", DEFAULTS.incidents_dir)
     parts = Path(incidents_dir).parts
     if Path(incidents_dir).is_absolute() or ".." in parts or incidents_dir.startswith("-"):
         raise top.fail("incidents_dir", "must be a relative folder inside the repository")
-    id_format = top.text("id_format", Config.id_format)
+    id_format = top.text("id_format", DEFAULTS.id_format)
     names = [name for _, name in _split_format(id_format) if name is not None]
     unknown = [n for n in names if n not in ID_PLACEHOLDERS]
     if unknown:
@@ -225,16 +224,18 @@ def parse(data: dict[str, Any]) -> Config:
     sample = id_format.format(date="20260101", time="0000", rand="abcd")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", sample):
         raise top.fail("id_format", "may hold only letters, digits, '.', '_' and '-'")
-    default_severity = top.text("default_severity", Config.default_severity)
+    default_severity = top.text("default_severity", DEFAULTS.default_severity)
     try:
         from .vocab import parse_severity
 
         default_severity = parse_severity(default_severity).value
     except Exception:
         raise top.fail("default_severity", "must be SEV-1..SEV-4") from None
-    default_type = top.text("default_type", Config.default_type, TYPES)
-    default_environment = top.text("default_environment", Config.default_environment, ENVIRONMENTS)
-    push = top.flag("push", Config.push)
+    default_type = top.text("default_type", DEFAULTS.default_type, TYPES)
+    default_environment = top.text(
+        "default_environment", DEFAULTS.default_environment, ENVIRONMENTS
+    )
+    push = top.flag("push", DEFAULTS.push)
     roles = top.texts("roles", DEFAULT_ROLES)
     for role in roles:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", role):

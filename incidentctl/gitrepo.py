@@ -15,10 +15,9 @@ import subprocess
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any, Literal, overload
+from typing import IO, Any, Literal, NamedTuple, overload
 
 from .errors import GitError
 
@@ -26,8 +25,7 @@ LOCK_NAME = "incidentctl.lock"
 _RETRY_DELAYS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.0, 1.5, 2.0, 2.5)
 
 
-@dataclass(frozen=True)
-class Commit:
+class Commit(NamedTuple):
     sha: str
     author: str
     email: str

@@ -10,11 +10,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import InvalidIncident
 from .timeutil import format_ts
@@ -34,8 +33,7 @@ TIMELINE_HEADING = "Timeline"
 LINE_ENDING = "\n"
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One timeline entry."""
 
     at: datetime
@@ -500,9 +498,9 @@ def write_atomic(file: Path, text: str) -> None:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=file.parent)
+    # O_EXCL with a random name, as tempfile.mkstemp does (without its import cost).
+    tmp = str(file.parent / f".{file.name}.{os.urandom(6).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)

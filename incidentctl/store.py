@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .config import Config
 from .config import load as load_config
@@ -25,19 +24,17 @@ TEXT_MAX = 10_000
 SUBJECT_MAX = 72
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """What a changing command did."""
 
     id: str
     path: str  # relative to the repository root, POSIX separators
     commit: str | None
     subject: str
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any]  # command-specific facts for the report and --json
 
 
-@dataclass(frozen=True)
-class Summary:
+class Summary(NamedTuple):
     """One row of `list`."""
 
     id: str
@@ -62,8 +59,7 @@ class Summary:
         }
 
 
-@dataclass(frozen=True)
-class SyncResult:
+class SyncResult(NamedTuple):
     """What `sync` did."""
 
     remote: str
@@ -74,8 +70,7 @@ class SyncResult:
     renumbered: list[tuple[str, str]]  # (old ID, new ID) of incidents renumbered
 
 
-@dataclass(frozen=True)
-class ActionRow:
+class ActionRow(NamedTuple):
     """One row of `action list`."""
 
     incident: str

@@ -67,7 +67,7 @@ def _same(text: str) -> str:
         ["log", "{id}", "a decision", "--kind", "decision"],
         ["log", "{id}", "json please", "--json"],
         ["log", "{id}", "not committed", "--no-commit"],
-        ["log", "{id}", "earlier", "--at", "1m"],
+        ["log", "{id}", "relative time", "--at", "0m"],
         ["log", "nope", "text"],
         ["log", "{id}", "naive", "--at", "2026-11-26T10:00:00"],
         ["log", "{id}", "future", "--at", "2999-01-01T00:00:00Z"],
