@@ -85,9 +85,12 @@ def run(argv: Sequence[str]) -> int | None:
     from .store import IncidentRepo
     from .timeutil import parse_time
 
+    repo = None
     try:
         repo_path = opts["repo"]
-        repo = IncidentRepo.open(Path(str(repo_path)) if repo_path else None)
+        repo = IncidentRepo.open(
+            Path(str(repo_path)) if repo_path else None, prefetch_identity=True
+        )
         push = opts["push"]
         repo.push_after = repo.config.push if push is None else bool(push)
         at = parse_time(str(opts["at"]), what="--at") if opts["at"] is not None else None
@@ -104,5 +107,8 @@ def run(argv: Sequence[str]) -> int | None:
     except KeyboardInterrupt:
         sys.stderr.write("\nAborted!\n")  # as click says it
         return 1
+    finally:
+        if repo is not None:
+            repo.git.close()
     sys.stdout.write(change_report(change, bool(opts["as_json"])) + "\n")
     return 0

@@ -10,7 +10,6 @@ so git never moves it between clones.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -19,7 +18,9 @@ KEEP = 500  # lines kept when the list is trimmed (a few per active incident)
 
 
 def _digest(front_matter: str) -> str:
-    return hashlib.sha256(front_matter.encode("utf-8", errors="surrogateescape")).hexdigest()
+    from hashlib import sha256
+
+    return sha256(front_matter.encode("utf-8", errors="surrogateescape")).hexdigest()
 
 
 class KnownGood:

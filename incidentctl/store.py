@@ -150,9 +150,13 @@ class IncidentRepo:
         self.known = KnownGood(git.git_dir)
 
     @classmethod
-    def open(cls, start: Path | None = None) -> IncidentRepo:
-        git = GitRepo.discover(start or Path.cwd())
-        return cls(git, load_config(git.root))
+    def open(cls, start: Path | None = None, *, prefetch_identity: bool = False) -> IncidentRepo:
+        git = GitRepo.discover(start or Path.cwd(), prefetch_identity=prefetch_identity)
+        try:
+            return cls(git, load_config(git.root))
+        except BaseException:
+            git.close()
+            raise
 
     @property
     def root(self) -> Path:
