@@ -162,7 +162,7 @@ def snapshot(path: Path) -> dict[str, Any]:
 
 CLONES = 5
 PER_CLONE = 20
-SYNC_EVERY = 2
+SYNC_EVERY = 4
 # Five clones racing on two cores: a sync may be beaten more than the default 6 times.
 # The numbers printed say how many syncs needed more than 6 attempts.
 SYNC_ATTEMPTS = 20
@@ -345,6 +345,27 @@ def test_commander_assigned_differently_on_two_clones_is_a_reported_conflict(tea
     assert "Assigned commander=Dana" in text and "Assigned commander=Eve, comms=Frank" in text
 
 
+def test_action_items_added_on_two_clones_after_the_postmortem_both_sync(team: Team) -> None:
+    """Each clone adds an action item to a post-mortem: both sync; items and table agree."""
+    a = team.clone("a")
+    cli(a, "postmortem", team.ident)
+    cli(a, "sync")
+    b = team.clone("b")
+    cli(a, "action", "add", team.ident, "Cap retries", "--owner", "erin", "--due", "2027-01-05")
+    cli(b, "action", "add", team.ident, "Shard the queue", "--owner", "fred", "--due", "2027-01-06")
+    cli(a, "sync")
+    result = cli_json(b, "sync")
+    assert (result["pulled"], result["pushed"]) == (1, 1)
+
+    text = team.origin_text()
+    items = [(i["id"], i["title"]) for i in IncidentFile(text).data["action_items"]]
+    assert items == [("AI-1", "Cap retries"), ("AI-2", "Shard the queue")]
+    rows = re.findall(r"^\| (AI-\d+) \| ([^|]+?) \|", text, re.M)
+    assert rows == items
+    assert not MARKER.search(text)
+    assert cli(b, "check", check=False).returncode == 0
+
+
 # -- 3. IDs across clones --------------------------------------------------------------------------
 
 
@@ -490,19 +511,26 @@ def test_kill_9_at_random_points_never_breaks_the_file_or_the_repository(team: T
     seed = os.environ.get("INCIDENTCTL_KILL_SEED") or str(random.randrange(10**6))
     rng = random.Random(seed)
 
-    spans = []  # whole, unkilled commands: the longest is the span to kill inside
-    for n in range(3):
+    # Whole, unkilled commands: the longest run of each is the span to kill inside.
+    spans: dict[str, float] = {"log": 0.0, "status": 0.0}
+    for kind, args in [
+        ("log", ["log", team.ident, "calibration"]),
+        ("status", ["status", team.ident, "resolved"]),
+        ("log", ["log", team.ident, "calibration"]),
+        ("status", ["status", team.ident, "investigating"]),
+    ]:
         start = time.monotonic()
-        cli(path, "log", team.ident, f"calibration {n}")
-        spans.append(time.monotonic() - start)
-    span = max(spans)
+        cli(path, *args)
+        spans[kind] = max(spans[kind], time.monotonic() - start)
 
     outcomes: Counter[str] = Counter()
     landed: dict[str, str] = {}  # victim text -> outcome
     for n in range(50):
         head = git(path, "rev-parse", "HEAD").strip()
         committed_text = git(path, "show", f"HEAD:{team.rel}")
-        if n % 2 == 0:
+        kind = "log" if n % 2 == 0 else "status"
+        span = spans[kind]
+        if kind == "log":
             label = f"victim {n:02d}"
             args = ["log", team.ident, label]
         else:
@@ -515,7 +543,9 @@ def test_kill_9_at_random_points_never_breaks_the_file_or_the_repository(team: T
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
-        time.sleep(rng.uniform(0, span))
+        # Half the kills anywhere in the command, half in its tail (read, write, commit).
+        late = n % 4 >= 2
+        time.sleep(rng.uniform(0.5 * span, 1.2 * span) if late else rng.uniform(0, span))
         proc.send_signal(signal.SIGKILL)  # the command only, as `kill -9 PID` does
         _, err = proc.communicate()
         wait_group_gone(proc.pid)  # a git it started finishes on its own
@@ -531,7 +561,7 @@ def test_kill_9_at_random_points_never_breaks_the_file_or_the_repository(team: T
         else:
             outcome = "before write"
         assert proc.returncode in (0, -signal.SIGKILL), err
-        outcomes[outcome] += 1
+        outcomes[f"{kind}: {outcome}"] += 1
         landed[label] = outcome
 
         text = incident.read_text(encoding="utf-8")
@@ -547,7 +577,8 @@ def test_kill_9_at_random_points_never_breaks_the_file_or_the_repository(team: T
         leftovers = sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
         assert leftovers == [], f"kill {n} ({outcome}) left {leftovers} past the next command"
 
-    print(f"\n[kill -9] seed={seed} span={span:.2f}s outcomes={dict(outcomes)}")
+    shown_spans = {k: round(v, 2) for k, v in spans.items()}
+    print(f"\n[kill -9] seed={seed} spans={shown_spans} outcomes={dict(outcomes)}")
     final = cli(path, "log", team.ident, "after all kills")  # a real process, too
     assert final.returncode == 0
     text = incident.read_text(encoding="utf-8")
