@@ -144,6 +144,8 @@ def load(root: Path) -> Config:
         return Config()
     except OSError as exc:
         raise ConfigError(f"cannot read {CONFIG_NAME}: {exc.strerror}") from None
+    if all(not line.strip() or line.lstrip().startswith(b"#") for line in raw.splitlines()):
+        return Config()  # only comments (as `init` writes it): no TOML parser needed
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on 3.10 only

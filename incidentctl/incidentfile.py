@@ -532,7 +532,7 @@ def remove_stale_temps(folder: Path) -> None:
     holds it, so a temp file seen then belongs to a writer that is gone.
     """
     with contextlib.suppress(FileNotFoundError):
-        for path in folder.iterdir():
-            if _TEMP.match(path.name) and path.is_file():
+        for entry in os.scandir(folder):
+            if entry.name.startswith(".") and _TEMP.match(entry.name) and entry.is_file():
                 with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
+                    os.unlink(entry.path)

@@ -176,15 +176,19 @@ class IncidentRepo:
 
     def files(self) -> list[tuple[str, Path]]:
         """(id, path) of every incident file, by file name, sorted by ID."""
+        import os
+
         pattern = self._filename_regex()
         found = []
         base = self.incidents_dir
-        if not base.is_dir():
+        try:
+            folders = [e for e in os.scandir(base) if e.is_dir() and not e.name.startswith(".")]
+        except (FileNotFoundError, NotADirectoryError):
             return []
-        for path in base.glob("*/*.md"):
-            match = pattern.match(path.name)
-            if match:
-                found.append((match.group(1), path))
+        for folder in folders:  # os.scandir: no Path object per file on the hot path
+            for entry in os.scandir(folder.path):
+                if entry.name.endswith(".md") and (match := pattern.match(entry.name)):
+                    found.append((match.group(1), base / folder.name / entry.name))
         return sorted(found)
 
     def resolve(self, ref: str) -> tuple[str, Path]:
