@@ -174,42 +174,50 @@ class IncidentRepo:
     def _filename_regex(self) -> re.Pattern[str]:
         return re.compile(rf"^({self.config.id_regex()})(?:-[^/]*)?\.md$")
 
-    def files(self) -> list[tuple[str, Path]]:
-        """(id, path) of every incident file, by file name, sorted by ID."""
+    def _names(self) -> list[tuple[str, str, str]]:
+        """(id, year folder, file name) of every incident file, as plain strings."""
         import os
 
         pattern = self._filename_regex()
         found = []
-        base = self.incidents_dir
         try:
-            folders = [e for e in os.scandir(base) if e.is_dir() and not e.name.startswith(".")]
+            folders = [
+                e.name
+                for e in os.scandir(self.incidents_dir)
+                if e.is_dir() and not e.name.startswith(".")
+            ]
         except (FileNotFoundError, NotADirectoryError):
             return []
-        for folder in folders:  # os.scandir: no Path object per file on the hot path
-            for entry in os.scandir(folder.path):
+        # os.scandir and strings: no Path object per file on the hot path (`log`).
+        for folder in folders:
+            for entry in os.scandir(os.path.join(self.incidents_dir, folder)):
                 if entry.name.endswith(".md") and (match := pattern.match(entry.name)):
-                    found.append((match.group(1), base / folder.name / entry.name))
+                    found.append((match.group(1), folder, entry.name))
         return sorted(found)
+
+    def files(self) -> list[tuple[str, Path]]:
+        """(id, path) of every incident file, by file name, sorted by ID."""
+        base = self.incidents_dir
+        return [(ident, base / folder / name) for ident, folder, name in self._names()]
 
     def resolve(self, ref: str) -> tuple[str, Path]:
         """The incident whose ID is `ref` or ends with it (case-insensitive)."""
         wanted = ref.strip().lower()
         if not wanted or not re.fullmatch(r"[A-Za-z0-9._-]+", wanted):
             raise NotFound(f"{ref!r} is not an incident ID; see `incidentctl list`")
-        files = self.files()
-        exact = [(i, p) for i, p in files if i.lower() == wanted]
-        if exact:
-            return exact[0]
-        matches = [(i, p) for i, p in files if i.lower().endswith(wanted)]
+        names = self._names()
+        exact = [n for n in names if n[0].lower() == wanted]
+        matches = exact or [n for n in names if n[0].lower().endswith(wanted)]
         if not matches:
             raise NotFound(f"no incident matches {ref!r}; see `incidentctl list`")
-        if len(matches) > 1:
-            shown = ", ".join(i for i, _ in matches[:5])
+        if len(matches) > 1 and not exact:
+            shown = ", ".join(n[0] for n in matches[:5])
             more = f" and {len(matches) - 5} more" if len(matches) > 5 else ""
             raise NotFound(
                 f"{ref!r} matches {len(matches)} incidents ({shown}{more}); give more of the ID"
             )
-        return matches[0]
+        ident, folder, name = matches[0]
+        return ident, self.incidents_dir / folder / name
 
     def read(self, ref: str) -> tuple[str, Path, IncidentFile]:
         ident, path = self.resolve(ref)
