@@ -28,7 +28,9 @@ from incidentctl.incidentfile import IncidentFile
 from incidentctl.merge import merge_incident
 from incidentctl.store import validate
 
-BIN = shutil.which("incidentctl") or str(Path(sys.executable).parent / "incidentctl")
+# This venv's console script (CI's .venv, or a local one), else the first on PATH.
+_HERE = Path(sys.executable).parent / "incidentctl"
+BIN = str(_HERE) if _HERE.exists() else (shutil.which("incidentctl") or str(_HERE))
 MARKER = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
 
 pytestmark = pytest.mark.skipif(not Path(BIN).exists(), reason="the console script is not built")
@@ -423,7 +425,7 @@ def test_a_forced_id_collision_is_renumbered_on_sync(team: Team) -> None:
     assert len(result["renumbered"]) == 1, result
     new = result["renumbered"][0]["to"]
     assert result["renumbered"][0]["from"] == taken and new != taken
-    assert new.startswith(taken[: -len("abcd")])  # same date, new random part
+    assert re.fullmatch(r"INC-\d{8}-[0-9a-z]{4}", new), new
 
     tree = git(team.origin, "ls-tree", "-r", "--name-only", "main", "incidents").split()
     renamed = forged.with_name(forged.name.replace(taken, new)).relative_to(b).as_posix()
@@ -592,6 +594,23 @@ def test_kill_9_at_random_points_never_breaks_the_file_or_the_repository(team: T
     assert_time_order(text)
     assert cli(path, "check", check=False).returncode == 0
     fsck(path)
+
+
+def test_a_stale_git_index_lock_fails_the_next_command_cleanly(team: Team) -> None:
+    """A git killed mid-commit leaves .git/index.lock: log waits, exits 1, says what to do."""
+    path = team.clone("a")
+    before = (path / team.rel).read_bytes()
+    (path / ".git" / "index.lock").write_bytes(b"")  # what a SIGKILLed `git commit` leaves
+    start = time.monotonic()
+    result = cli(path, "log", team.ident, "blocked by the lock", check=False)
+    waited = time.monotonic() - start
+    assert result.returncode == 1
+    assert ".git/index.lock" in result.stderr and "remove the lock" in result.stderr
+    assert waited < 60, waited
+    assert (path / team.rel).read_bytes() == before  # the entry was taken back out
+    (path / ".git" / "index.lock").unlink()
+    assert git(path, "status", "--porcelain") == ""
+    cli(path, "log", team.ident, "after the lock is gone")
 
 
 def test_the_next_command_removes_temp_files_a_killed_write_left(team: Team) -> None:
