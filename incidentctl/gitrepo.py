@@ -68,10 +68,34 @@ def _locked(output: str) -> bool:
     return "index.lock" in output and ("File exists" in output or "Unable to create" in output)
 
 
+_GIT_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_CEILING_DIRECTORIES", "GIT_COMMON_DIR")
+
+
+def _plain_repo(start: Path) -> tuple[Path, Path] | None:
+    """The common case without a process: a folder holding a `.git` folder.
+
+    Anything unusual (git's environment variables, a `.git` file of a worktree or
+    submodule) returns None, and git itself is asked.
+    """
+    if any(name in os.environ for name in _GIT_ENV):
+        return None
+    folder = start.resolve()
+    for candidate in (folder, *folder.parents):
+        dot_git = candidate / ".git"
+        if dot_git.is_dir() and (dot_git / "HEAD").is_file():
+            return candidate, dot_git
+        if dot_git.exists():
+            return None
+    return None
+
+
 def find_root(start: Path) -> tuple[Path, Path]:
     """The work tree root and the git directory around `start`."""
     if not start.exists():
         raise GitError(f"{start}: no such folder; check --repo")
+    plain = _plain_repo(start if start.is_dir() else start.parent)
+    if plain is not None:
+        return plain
     result = _run(
         ["rev-parse", "--show-toplevel", "--absolute-git-dir"],
         start if start.is_dir() else start.parent,

@@ -101,3 +101,25 @@ def test_fast_path_commits_one_entry(repo: Repo) -> None:
     assert repo.git("log", "-1", "--format=%(trailers:key=Incident,valueonly)").strip() == ident
     entries = repo.json("timeline", ident)
     assert entries[-1]["text"] == "via the fast path" and entries[-1]["kind"] == "action"
+
+
+def test_log_in_a_linked_worktree_and_a_subfolder(repo: Repo, tmp_path: Path) -> None:
+    """Repository discovery without git handles the plain case; git handles worktrees."""
+    ident = repo.open("Checkout errors")["id"]
+    (repo.path / "incidents" / "notes").mkdir()
+    sub = _fast(["log", ident, "from a subfolder"], repo.path / "incidents" / "notes")
+    assert sub.returncode == 0, sub.stderr
+    tree = tmp_path / "tree"
+    repo.git("worktree", "add", "-q", "-b", "side", str(tree))
+    result = _fast(["log", ident, "from a worktree"], tree)
+    assert result.returncode == 0, result.stderr
+    log = subprocess.run(
+        ["git", "log", "-1", "--format=%s", "side"],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert log.stdout.strip() == f"incident({ident}): log note: from a worktree"
+    texts = [e["text"] for e in repo.json("timeline", ident)]
+    assert "from a subfolder" in texts and "from a worktree" not in texts
