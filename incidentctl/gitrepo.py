@@ -178,6 +178,24 @@ class GitRepo:
         repo._ident_proc = proc
         return repo
 
+    def _index_lock_message(self) -> str:
+        """What to say about a held .git/index.lock: how old it is, and what to do."""
+        lock = self.git_dir / "index.lock"
+        try:
+            age = time.time() - lock.stat().st_mtime
+        except OSError:
+            age = 0.0
+        if age > 60:
+            return (
+                f"{lock} has been there for {int(age)} s and looks stale: a git process "
+                "probably died holding it; if no git command is running, remove it "
+                f"(rm {lock}) and run the command again"
+            )
+        return (
+            f"git's index is locked by another process ({lock}); wait for it to finish, "
+            "or remove the lock if no git is running"
+        )
+
     def close(self) -> None:
         """Reap a prefetched identity process nobody asked for (an error came first)."""
         if self._ident_proc is not None:
@@ -213,10 +231,7 @@ class GitRepo:
                     return result.stdout if check else result
                 raise GitError(_git_message(args, output))
             if delay is None:
-                raise GitError(
-                    "git's index is locked by another process (.git/index.lock); "
-                    "wait for it to finish, or remove the lock if no git is running"
-                )
+                raise GitError(self._index_lock_message())
             time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -633,7 +633,7 @@ class IncidentRepo:
     def sync(
         self,
         *,
-        attempts: int = 6,
+        attempts: int = 10,
         sleep: Callable[[float], None] | None = None,
         now: datetime | None = None,
     ) -> SyncResult:

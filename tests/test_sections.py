@@ -68,3 +68,19 @@ def test_close_refuses_an_action_item_without_owner(repo: Repo) -> None:
     assert "every action item needs an owner and a due date" in result.output
     assert "AI-1 has no owner" in result.output
     assert repo.commits() == before and path.read_text() == text
+
+
+def test_an_old_index_lock_is_called_stale(repo: Repo) -> None:
+    """A .git/index.lock minutes old is named as stale, with the command to remove it."""
+    import os
+    import time
+
+    ident = repo.open("Queue backlog")["id"]
+    lock = repo.path / ".git" / "index.lock"
+    lock.write_bytes(b"")
+    old = time.time() - 600
+    os.utime(lock, (old, old))
+    result = repo.run("status", ident, "investigating")
+    assert result.exit_code == 1
+    assert "looks stale" in result.output and f"rm {lock}" in result.output
+    assert lock.exists()  # never removed by incidentctl

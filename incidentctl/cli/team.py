@@ -13,7 +13,7 @@ from . import State, emit_json, handle_errors, json_option, style
 @click.option(
     "--attempts",
     type=click.IntRange(min=1),
-    default=6,
+    default=10,
     show_default=True,
     help="How many times to retry when someone else pushed first.",
 )
