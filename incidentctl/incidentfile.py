@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .knowngood import KnownGood
 
 _CONFLICT = re.compile(r"^(<{7}|>{7}|\|{7})(?: |$)")
-_TOP_KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)[ \t]*:(?:[ \t]|$)")
+_TOP_KEY = r"^([A-Za-z_][A-Za-z0-9_-]*)[ \t]*:(?:[ \t]|$)"  # compiled on first use
 _HEADING = re.compile(r"^ ?(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 ENTRY = re.compile(
@@ -199,7 +199,7 @@ class IncidentFile:
     def key_line(self, key: str) -> int | None:
         """1-based line of a top-level front matter key, if present."""
         for index in range(1, self.fm_end):
-            match = _TOP_KEY.match(self.lines[index])
+            match = re.match(_TOP_KEY, self.lines[index])
             if match and match.group(1) == key:
                 return index + 1
         return None
@@ -223,7 +223,7 @@ class IncidentFile:
         """[start, end) line indexes of a top-level key and its continuation lines."""
         start = None
         for index in range(1, self.fm_end):
-            match = _TOP_KEY.match(self.lines[index])
+            match = re.match(_TOP_KEY, self.lines[index])
             if match and match.group(1) == key:
                 start = index
                 break
@@ -522,7 +522,7 @@ def write_atomic(file: Path, text: str) -> None:
         os.close(dir_fd)
 
 
-_TEMP = re.compile(r"^\..+\.md\.[A-Za-z0-9_]+\.tmp$")
+_TEMP = r"^\..+\.md\.[A-Za-z0-9_]+\.tmp$"  # compiled on first use
 
 
 def remove_stale_temps(folder: Path) -> None:
@@ -533,6 +533,6 @@ def remove_stale_temps(folder: Path) -> None:
     """
     with contextlib.suppress(FileNotFoundError):
         for entry in os.scandir(folder):
-            if entry.name.startswith(".") and _TEMP.match(entry.name) and entry.is_file():
+            if entry.name.startswith(".") and re.match(_TEMP, entry.name) and entry.is_file():
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(entry.path)

@@ -7,11 +7,12 @@ from datetime import date, datetime, timedelta, timezone
 
 from .errors import InvalidInput
 
-_RFC3339 = re.compile(
+# Patterns, compiled on first use (re caches them): `log` without --at needs neither.
+_RFC3339 = (
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?"
     r"\s*(?P<tz>[Zz]|[+-]\d{2}:?\d{2})?$"
 )
-_RELATIVE = re.compile(r"^-?(\d+)\s*([smhd])(?:\s+ago)?$")
+_RELATIVE = r"^-?(\d+)\s*([smhd])(?:\s+ago)?$"
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
@@ -41,10 +42,10 @@ def parse_time(text: str, *, now: datetime | None = None, what: str = "time") ->
     now = now or utcnow()
     if raw.lower() == "now":
         return now
-    rel = _RELATIVE.match(raw.lower())
+    rel = re.match(_RELATIVE, raw.lower())
     if rel:
         return now - timedelta(**{_UNITS[rel.group(2)]: int(rel.group(1))})
-    match = _RFC3339.match(raw)
+    match = re.match(_RFC3339, raw)
     if not match:
         raise InvalidInput(
             f"{what} {text!r} is not a time; use RFC 3339 with an offset, "
