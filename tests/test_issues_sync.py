@@ -7,11 +7,8 @@ tests/github_standin.py on 127.0.0.1; the incident repositories are real git wor
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from actions_sim import StepRun, all_steps, load, run_steps
 from click.testing import CliRunner, Result
 from conftest import Repo, git
 from github_standin import DEFAULT_REPO, GitHubStandIn
@@ -783,17 +781,6 @@ def test_redirect_to_another_host_gets_no_token(
 # -- the workflow --------------------------------------------------------------------------------
 
 
-def load(text: str) -> dict[Any, Any]:
-    doc: dict[Any, Any] = yaml.safe_load(text)
-    if True in doc:  # YAML 1.1 reads the key `on` as true
-        doc["on"] = doc.pop(True)
-    return doc
-
-
-def all_steps(doc: dict[Any, Any]) -> list[dict[str, Any]]:
-    return [step for job in doc["jobs"].values() for step in job["steps"]]
-
-
 def test_workflow_triggers_permissions_concurrency_pins() -> None:
     """push to main on incidents/** + dispatch; {} then {contents: read, issues: write}; pinned."""
     doc = load(WORKFLOW.read_text(encoding="utf-8"))
@@ -833,78 +820,22 @@ def test_packaged_workflow_is_ours_but_for_the_install() -> None:
     assert user.replace(f"incidentctl=={__version__}", ".") == ours
 
 
-def expand(value: str, context: dict[str, str]) -> str:
-    """Evaluate the expressions in `context`; any other expression fails the test."""
-
-    def one(match: re.Match[str]) -> str:
-        if match.group(1) not in context:
-            pytest.fail(
-                f"the workflow uses an expression this simulation refuses: {match.group(1)}"
-            )
-        return context[match.group(1)]
-
-    return re.sub(r"\$\{\{\s*(.*?)\s*\}\}", one, value)
-
-
-def test_the_simulation_refuses_other_expressions() -> None:
-    """Only `${{ github.token }}` is evaluated; anything else fails the test."""
-    assert expand("${{ github.token }}", {"github.token": "t"}) == "t"
-    with pytest.raises(pytest.fail.Exception):
-        expand("${{ github.event.head_commit.message }}", {"github.token": "t"})
-
-
-@dataclass
-class StepRun:
-    name: str
-    code: int
-    stdout: str
-    stderr: str
-
-
 def run_job(workspace: Path, github: GitHubStandIn, summary: Path) -> list[StepRun]:
-    """Run each `run:` step of the workspace's workflow as a runner would, on a push to main."""
-    doc = load((workspace / ".github" / "workflows" / WORKFLOW_NAME).read_text(encoding="utf-8"))
-    base = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
-    base.update(
-        PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
-        GITHUB_ACTIONS="true",
-        CI="true",
-        GITHUB_WORKSPACE=str(workspace),
-        GITHUB_REPOSITORY=SLUG,
-        GITHUB_API_URL=github.url,
-        GITHUB_SERVER_URL=WEB,
-        GITHUB_REF="refs/heads/main",
-        GITHUB_REF_NAME="main",
-        GITHUB_EVENT_NAME="push",
-        GITHUB_STEP_SUMMARY=str(summary),
+    """Run the workspace's action-items workflow as on a push to main."""
+    return run_steps(
+        workspace / ".github" / "workflows" / WORKFLOW_NAME,
+        workspace,
+        {
+            "GITHUB_REPOSITORY": SLUG,
+            "GITHUB_API_URL": github.url,
+            "GITHUB_SERVER_URL": WEB,
+            "GITHUB_REF": "refs/heads/main",
+            "GITHUB_REF_NAME": "main",
+            "GITHUB_EVENT_NAME": "push",
+            "GITHUB_STEP_SUMMARY": str(summary),
+        },
+        {"github.token": github.token},
     )
-    context = {"github.token": github.token}
-    results = []
-    for number, step in enumerate(all_steps(doc)):
-        if "run" not in step:
-            continue
-        env = dict(base)
-        env.update({k: expand(str(v), context) for k, v in (step.get("env") or {}).items()})
-        if "pip install" in step["run"]:
-            # Resolve against what is installed; never touch the venv or the network.
-            env.update(PIP_DRY_RUN="1", PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
-        script = workspace.parent / f"step-{number}.sh"
-        script.write_text(step["run"], encoding="utf-8")
-        done = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-            cwd=workspace,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        results.append(
-            StepRun(step.get("name", f"step {number}"), done.returncode, done.stdout, done.stderr)
-        )
-        if done.returncode != 0:
-            break
-    return results
 
 
 def test_workflow_run_steps_open_one_issue_per_open_item(

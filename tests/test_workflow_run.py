@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
+from actions_sim import StepRun, all_steps, expand, load, run_steps
 from click.testing import CliRunner
 from conftest import Repo, git
 
@@ -23,18 +19,6 @@ NAME = "postmortem-check.yml"
 OURS = ROOT / ".github" / "workflows" / NAME
 PR_BRANCH = "postmortem/checkout-outage"
 SLUG = "acme/incidents"
-
-
-def load(text: str) -> dict[Any, Any]:
-    doc: dict[Any, Any] = yaml.safe_load(text)
-    # YAML 1.1 reads the key `on` as the boolean true.
-    if True in doc:
-        doc["on"] = doc.pop(True)
-    return doc
-
-
-def steps(doc: dict[Any, Any]) -> list[dict[str, Any]]:
-    return [step for job in doc["jobs"].values() for step in job["steps"]]
 
 
 # -- the workflow file --------------------------------------------------------------------------
@@ -53,12 +37,12 @@ def test_triggers_and_permissions() -> None:
 
 def test_steps_are_pinned_and_inject_nothing() -> None:
     """Every action is pinned to a 40-hex SHA; no `${{ github.event` (or any `${{`) in run:."""
-    all_steps = steps(load(OURS.read_text(encoding="utf-8")))
-    uses = [str(s["uses"]) for s in all_steps if "uses" in s]
+    steps = all_steps(load(OURS.read_text(encoding="utf-8")))
+    uses = [str(s["uses"]) for s in steps if "uses" in s]
     assert uses, "no action to check"
     for ref in uses:
         assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", ref), ref
-    runs = [str(s["run"]) for s in all_steps if "run" in s]
+    runs = [str(s["run"]) for s in steps if "run" in s]
     assert len(runs) == 2
     for script in runs:
         assert "${{ github.event" not in script
@@ -69,7 +53,7 @@ def test_checkout_has_history_and_no_credentials() -> None:
     """actions/checkout fetches full history (for the merge base) and keeps no token."""
     checkouts = [
         s
-        for s in steps(load(OURS.read_text(encoding="utf-8")))
+        for s in all_steps(load(OURS.read_text(encoding="utf-8")))
         if str(s.get("uses", "")).startswith("actions/checkout@")
     ]
     assert len(checkouts) == 1
@@ -88,68 +72,20 @@ def test_packaged_workflow_is_ours_but_for_the_install() -> None:
 # -- running it ---------------------------------------------------------------------------------
 
 
-@dataclass
-class StepRun:
-    name: str
-    code: int
-    stdout: str
-    stderr: str
-
-
-def expand(value: str, context: dict[str, str]) -> str:
-    """Evaluate `${{ github.base_ref }}` / `${{ github.head_ref }}`; anything else fails."""
-
-    def one(match: re.Match[str]) -> str:
-        expr = match.group(1)
-        if expr not in context:
-            pytest.fail(f"the workflow uses an expression this simulation refuses: {expr}")
-        return context[expr]
-
-    return re.sub(r"\$\{\{\s*(.*?)\s*\}\}", one, value)
-
-
 def run_job(workspace: Path, summary: Path, head_ref: str) -> list[StepRun]:
-    """Run each `run:` step of the clone's workflow as the runner would (bash -e, GITHUB_*)."""
-    doc = load((workspace / ".github" / "workflows" / NAME).read_text(encoding="utf-8"))
-    context = {"github.base_ref": "main", "github.head_ref": head_ref}
-    base_env = {
-        **os.environ,
-        "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
-        "GITHUB_ACTIONS": "true",
-        "CI": "true",
-        "GITHUB_WORKSPACE": str(workspace),
-        "GITHUB_BASE_REF": "main",
-        "GITHUB_HEAD_REF": head_ref,
-        "GITHUB_EVENT_NAME": "pull_request",
-        "GITHUB_REPOSITORY": SLUG,
-        "GITHUB_STEP_SUMMARY": str(summary),
-    }
-    results = []
-    for number, step in enumerate(steps(doc)):
-        if "run" not in step:
-            continue
-        env = dict(base_env)
-        env.update({k: expand(str(v), context) for k, v in (step.get("env") or {}).items()})
-        if "pip install" in step["run"]:
-            # Resolve against what is installed; never touch the venv or the network.
-            env.update(PIP_DRY_RUN="1", PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
-        script = workspace.parent / f"step-{number}.sh"
-        script.write_text(step["run"], encoding="utf-8")
-        done = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-            cwd=workspace,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        results.append(
-            StepRun(step.get("name", f"step {number}"), done.returncode, done.stdout, done.stderr)
-        )
-        if done.returncode != 0:
-            break  # later steps do not run after a failure, as on GitHub
-    return results
+    """Run the clone's post-mortem check workflow as on a pull request into main."""
+    return run_steps(
+        workspace / ".github" / "workflows" / NAME,
+        workspace,
+        {
+            "GITHUB_BASE_REF": "main",
+            "GITHUB_HEAD_REF": head_ref,
+            "GITHUB_EVENT_NAME": "pull_request",
+            "GITHUB_REPOSITORY": SLUG,
+            "GITHUB_STEP_SUMMARY": str(summary),
+        },
+        {"github.base_ref": "main", "github.head_ref": head_ref},
+    )
 
 
 def checkout(origin: Path, into: Path, branch: str) -> Path:
