@@ -251,6 +251,16 @@ class GitHub:
             raise GitHubError("GitHub's answer to creating an issue was not an object")
         return item
 
+    def get_issue(self, number: int) -> dict[str, Any] | None:
+        """One issue by number; None if GitHub has none (404)."""
+        try:
+            item, _ = self.call("GET", self.repo_url(f"/issues/{number}"))
+        except GitHubError as exc:
+            if exc.status in (404, 410):
+                return None
+            raise
+        return item if isinstance(item, dict) else None
+
     def close_issue(self, number: int) -> dict[str, Any]:
         item, _ = self.call(
             "PATCH",

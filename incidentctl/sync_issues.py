@@ -100,6 +100,38 @@ def _existing(issues: Any) -> tuple[dict[str, dict[str, Any]], list[dict[str, An
     return found, duplicates
 
 
+def _recorded(
+    github: GitHub,
+    incidents: list[tuple[Incident, Any]],
+    existing: dict[str, dict[str, Any]],
+    label: str,
+    say: Callable[[str], None],
+) -> None:
+    """Issues the listing missed but an action item records (`issue:`), checked by marker.
+
+    Someone may have removed our label from an issue; the URL written back by
+    `--write-back` (or by hand) still finds it, so it is not opened a second time.
+    """
+    pattern = re.compile(
+        rf"^{re.escape(server_url(github.api_url))}/{re.escape(github.slug)}"
+        r"/issues/([0-9]+)$"
+    )
+    for incident, _ in incidents:
+        for item in incident.action_items:
+            key = f"{incident.id}/{item.id}"
+            match = pattern.match(item.issue or "")
+            if key in existing or match is None:
+                continue
+            issue = github.get_issue(int(match.group(1)))
+            if (
+                issue
+                and "pull_request" not in issue
+                and marker(incident.id, item.id) in (issue.get("body") or "")
+            ):
+                existing[key] = issue
+                say(f"found {key} by its recorded URL (#{issue['number']}, without {label!r})")
+
+
 def sync(
     repo: IncidentRepo,
     github: GitHub,
@@ -118,6 +150,7 @@ def sync(
     incidents = repo.valid_incidents(warn)
     say(f"listing issues labelled {label!r} in {github.slug}")
     existing, report.duplicates = _existing(github.list_issues(label))
+    _recorded(github, incidents, existing, label, say)
     web = server_url(github.api_url)
     created_any = False
 

@@ -729,6 +729,38 @@ def test_write_back_records_issue_urls_one_commit_per_incident(
     assert github.requests_to("POST") == []
 
 
+def test_an_issue_that_lost_its_label_is_found_by_its_recorded_url(
+    repo: Repo, github: GitHubStandIn, items: list[Item]
+) -> None:
+    """Someone removed our label: the `issue:` URL written back still finds it, no duplicate."""
+    sync_json(repo, github, "--write-back")
+    lost = issue_for(github, items[0])
+    github.update_issue(SLUG, lost["number"], labels=[])
+    github.clear_requests()
+    again = sync_json(repo, github)
+    assert again["created"] == []
+    assert items[0].key in keys(again, "existing")
+    assert github.requests_to("POST") == []
+    assert_one_issue_each(github, items)
+    assert any(r.path.endswith(f"/issues/{lost['number']}") for r in github.requests_to("GET"))
+
+
+def test_a_recorded_url_of_another_issue_is_not_trusted(
+    repo: Repo, github: GitHubStandIn, items: list[Item]
+) -> None:
+    """A recorded URL whose issue lacks the item's marker does not count: the item is opened."""
+    number = github.seed_issues(SLUG, 1)[0]["number"]
+    path = repo.file(items[0].path)
+    text = path.read_text(encoding="utf-8")
+    marker = f"  status: open\n  issue: {WEB}/{SLUG}/issues/{number}\n"
+    first = text.index("  status: open\n")
+    path.write_text(text[:first] + marker + text[first + len("  status: open\n") :])
+    repo.git("commit", "-qam", "hand-recorded URL")
+    report = sync_json(repo, github)
+    assert items[0].key in keys(report, "created")
+    assert_one_issue_each(github, items)
+
+
 # -- what must stop the run ----------------------------------------------------------------------
 
 
