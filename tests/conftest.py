@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +110,19 @@ def origin(tmp_path: Path) -> Path:
     path = tmp_path / "origin.git"
     git(tmp_path, "init", "--quiet", "--bare", str(path))
     return path
+
+
+def console_script() -> str:
+    """The installed `incidentctl`: next to this Python (a venv), else on PATH.
+
+    A missing console script is a broken install: tests fail on it, never skip.
+    """
+    beside = Path(sys.executable).with_name("incidentctl")
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("incidentctl")
+    assert found is not None, "the incidentctl console script is not installed"
+    return found
 
 
 def run_env() -> dict[str, str]:

@@ -582,6 +582,11 @@ class GitHubStandIn:
 
     # ----------------------------------------------------------------- fault injection
 
+    def _add_fault(self, fault: Fault) -> Fault:
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
     def fail(
         self,
         method: str | None,
@@ -617,9 +622,7 @@ class GitHubStandIn:
             skip=skip,
             delay=delay,
         )
-        with self._lock:
-            self._faults.append(fault)
-        return fault
+        return self._add_fault(fault)
 
     def rate_limit_primary(
         self,
@@ -649,9 +652,7 @@ class GitHubStandIn:
             reset_in=reset_in,
             enforce=enforce,
         )
-        with self._lock:
-            self._faults.append(fault)
-        return fault
+        return self._add_fault(fault)
 
     def rate_limit_secondary(
         self,
@@ -682,9 +683,7 @@ class GitHubStandIn:
             retry_after=retry_after,
             enforce=enforce,
         )
-        with self._lock:
-            self._faults.append(fault)
-        return fault
+        return self._add_fault(fault)
 
     def bad_gateway(
         self,

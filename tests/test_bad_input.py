@@ -5,16 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import Repo, run_env
+from conftest import Repo, console_script, run_env
 
 from incidentctl.cli import cli
 
@@ -88,16 +86,6 @@ def line_of(file: Path, prefix: str) -> int:
         if line.startswith(prefix.encode()):
             return number
     raise AssertionError(f"{prefix!r} not in {file}")
-
-
-def console_script() -> str:
-    beside = Path(sys.executable).with_name("incidentctl")
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("incidentctl")
-    # A missing console script is a broken install: fail, never skip.
-    assert found is not None, "the incidentctl console script is not installed"
-    return found
 
 
 @pytest.fixture(autouse=True)

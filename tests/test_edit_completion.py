@@ -8,9 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Repo
-
-BIN = Path(sys.executable).parent
+from conftest import Repo, console_script
 
 
 def _editor(tmp_path: Path, body: str) -> str:
@@ -62,7 +60,7 @@ def test_completion_scripts_and_id_completion(repo: Repo) -> None:
         "COMP_CWORD": "2",
     }
     result = subprocess.run(
-        [str(BIN / "incidentctl")],
+        [console_script()],
         cwd=repo.path,
         env=env,
         capture_output=True,
@@ -73,7 +71,7 @@ def test_completion_scripts_and_id_completion(repo: Repo) -> None:
     assert f"plain,{ident}" in result.stdout.splitlines()
     env["COMP_WORDS"], env["COMP_CWORD"] = "incidentctl sta", "1"
     result = subprocess.run(
-        [str(BIN / "incidentctl")],
+        [console_script()],
         cwd=repo.path,
         env=env,
         capture_output=True,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from conftest import run_env
+from conftest import console_script, run_env
 
 from incidentctl import __version__
 from incidentctl.cli import cli
@@ -41,17 +40,6 @@ def command_at(path: tuple[str, ...]) -> click.Command:
 
 COMMANDS = list(walk(cli))
 IDS = [" ".join(path) for path in COMMANDS]
-
-
-def console_script() -> str:
-    """The installed `incidentctl`, next to this Python (a venv) or on PATH."""
-    beside = Path(sys.executable).with_name("incidentctl")
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("incidentctl")
-    # A missing console script is a broken install: fail, never skip.
-    assert found is not None, "the incidentctl console script is not installed"
-    return found
 
 
 def test_commands_were_found() -> None:

@@ -10,10 +10,8 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -22,22 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Repo, git
+from conftest import Repo, console_script, git
 
 from incidentctl.incidentfile import IncidentFile
 from incidentctl.merge import merge_incident
 from incidentctl.store import validate
 
 # This venv's console script (CI's .venv, or a local one), else the first on PATH.
-_HERE = Path(sys.executable).parent / "incidentctl"
-BIN = str(_HERE) if _HERE.exists() else (shutil.which("incidentctl") or str(_HERE))
 MARKER = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
-
-
-@pytest.fixture(autouse=True)
-def _console_script_installed() -> None:
-    """These tests run the real console script; without it they fail, never skip."""
-    assert Path(BIN).exists(), f"the incidentctl console script is not installed ({BIN})"
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -48,7 +38,7 @@ def cli(
 ) -> subprocess.CompletedProcess[str]:
     """Run the real `incidentctl` console script on `repo` as a child process."""
     result = subprocess.run(
-        [BIN, "--repo", str(repo), *args],
+        [console_script(), "--repo", str(repo), *args],
         capture_output=True,
         text=True,
         check=False,
@@ -105,7 +95,9 @@ class Team:
         """A fresh clone of origin with the merge driver registered (`incidentctl init`)."""
         path = self.tmp / name
         git(self.tmp, "clone", "--quiet", str(self.origin), str(path))
-        result = subprocess.run([BIN, "init", str(path)], capture_output=True, text=True)
+        result = subprocess.run(
+            [console_script(), "init", str(path)], capture_output=True, text=True
+        )
         assert result.returncode == 0, result.stderr
         assert git(path, "status", "--porcelain") == "", "init changed a clone's files"
         assert "merge-driver" in git(path, "config", "--get", "merge.incidentctl.driver")
@@ -122,7 +114,9 @@ class Team:
 def make_team(tmp_path: Path, origin: Path, title: str = "Checkout failing") -> Team:
     seed = tmp_path / "seed"
     git(tmp_path, "clone", "--quiet", str(origin), str(seed))
-    subprocess.run([BIN, "init", str(seed)], capture_output=True, text=True, check=True)
+    subprocess.run(
+        [console_script(), "init", str(seed)], capture_output=True, text=True, check=True
+    )
     git(seed, "add", "-A")
     git(seed, "commit", "--quiet", "-m", "Set up the incident repository")
     opened = cli_json(seed, "open", title, "--severity", "SEV-3")
@@ -380,7 +374,7 @@ def test_two_clones_opening_at_the_same_moment_get_two_incidents(team: Team) -> 
     a, b = team.clone("a"), team.clone("b")
     procs = [
         subprocess.Popen(
-            [BIN, "--repo", str(p), "open", "Payments down", "--json"],
+            [console_script(), "--repo", str(p), "open", "Payments down", "--json"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -463,7 +457,7 @@ def test_sixteen_parallel_log_processes_on_one_clone_all_land(team: Team) -> Non
     before = int(git(path, "rev-list", "--count", "HEAD"))
     procs = [
         subprocess.Popen(
-            [BIN, "--repo", str(path), "log", team.ident, f"parallel {n:02d}"],
+            [console_script(), "--repo", str(path), "log", team.ident, f"parallel {n:02d}"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -543,7 +537,7 @@ def test_kill_9_at_random_points_never_breaks_the_file_or_the_repository(team: T
             label = f"status {n:02d}"
             args = ["status", team.ident, "investigating" if status == "resolved" else "resolved"]
         proc = subprocess.Popen(
-            [BIN, "--repo", str(path), *args],
+            [console_script(), "--repo", str(path), *args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,
