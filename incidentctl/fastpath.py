@@ -80,6 +80,12 @@ def run(argv: Sequence[str]) -> int | None:
     opts = parse(argv)
     if opts is None:
         return None
+    from .proc import start_git
+
+    # The entry needs the author's name: git works it out while the rest loads.
+    repo_path = opts["repo"]
+    identity = start_git(str(repo_path or "."), "var", "GIT_AUTHOR_IDENT")
+
     from .errors import IncidentctlError
     from .output import change_report
     from .store import IncidentRepo
@@ -87,10 +93,7 @@ def run(argv: Sequence[str]) -> int | None:
 
     repo = None
     try:
-        repo_path = opts["repo"]
-        repo = IncidentRepo.open(
-            Path(str(repo_path)) if repo_path else None, prefetch_identity=True
-        )
+        repo = IncidentRepo.open(Path(str(repo_path)) if repo_path else None, identity=identity)
         push = opts["push"]
         repo.push_after = repo.config.push if push is None else bool(push)
         at = parse_time(str(opts["at"]), what="--at") if opts["at"] is not None else None
@@ -110,5 +113,7 @@ def run(argv: Sequence[str]) -> int | None:
     finally:
         if repo is not None:
             repo.git.close()
+        elif identity is not None:
+            identity.kill()
     sys.stdout.write(change_report(change, bool(opts["as_json"])) + "\n")
     return 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import IO, Any, Literal, NamedTuple, overload
 
 from .errors import GitError
+from .proc import Completed, Process
+from .proc import run as run_process
 
 LOCK_NAME = "incidentctl.lock"
 _RETRY_DELAYS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.0, 1.5, 2.0, 2.5)
@@ -40,17 +41,11 @@ def _run(
     stdin: str | None = None,
     env: dict[str, str] | None = None,
     check: bool = True,
-) -> subprocess.CompletedProcess[str]:
+) -> Completed:
     try:
-        result = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
+        # `-C` is where the process starts, as subprocess's cwd would be (posix_spawn
+        # has no working-folder setting before Python 3.13).
+        result = run_process(["git", "-C", str(cwd), *args], input=stdin, env=env)
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH; install git") from None
     if check and result.returncode != 0:
@@ -129,6 +124,8 @@ def merge_file(base: str, ours: str, theirs: str) -> tuple[str, bool]:
             path = Path(tmp) / name
             path.write_bytes(text.encode("utf-8", errors="surrogateescape"))
             paths.append(str(path))
+        import subprocess
+
         result = subprocess.run(
             ["git", "merge-file", "-p", "-L", "ours", "-L", "base", "-L", "theirs", "--", *paths],
             capture_output=True,
@@ -146,36 +143,23 @@ class GitRepo:
         self.root = root
         self.git_dir = git_dir
         self._identity: tuple[str, str] | None = None
-        self._ident_proc: subprocess.Popen[str] | None = None
+        self._ident_proc: Process | None = None
 
     @classmethod
-    def discover(cls, start: Path, *, prefetch_identity: bool = False) -> GitRepo:
-        """The repository around `start`; optionally ask git for the identity meanwhile.
+    def discover(cls, start: Path, *, identity: Process | None = None) -> GitRepo:
+        """The repository around `start`.
 
-        `log` needs both, and running the two git processes side by side saves one
-        process start on the hot path.
+        `identity` is a `git var GIT_AUTHOR_IDENT` already started in `start`
+        (`proc.start_git`, as `log` does while it loads); `identity()` reads its answer.
         """
-        proc = None
-        if prefetch_identity and start.is_dir():
-            try:
-                proc = subprocess.Popen(
-                    ["git", "var", "GIT_AUTHOR_IDENT"],
-                    cwd=start,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                )
-            except OSError:
-                proc = None
         try:
             root, git_dir = find_root(start)
         except BaseException:
-            if proc is not None:
-                proc.kill()
-                proc.communicate()
+            if identity is not None:
+                identity.kill()
             raise
         repo = cls(root, git_dir)
-        repo._ident_proc = proc
+        repo._ident_proc = identity
         return repo
 
     def _index_lock_message(self) -> str:
@@ -199,7 +183,7 @@ class GitRepo:
     def close(self) -> None:
         """Reap a prefetched identity process nobody asked for (an error came first)."""
         if self._ident_proc is not None:
-            self._ident_proc.communicate()
+            self._ident_proc.kill()
             self._ident_proc = None
 
     def run(self, *args: str, stdin: str | None = None) -> str:
@@ -213,11 +197,11 @@ class GitRepo:
     @overload
     def _run_retrying(
         self, args: Sequence[str], *, stdin: str | None = ..., check: Literal[False]
-    ) -> subprocess.CompletedProcess[str]: ...
+    ) -> Completed: ...
 
     def _run_retrying(
         self, args: Sequence[str], *, stdin: str | None = None, check: bool = True
-    ) -> str | subprocess.CompletedProcess[str]:
+    ) -> str | Completed:
         """Run a command that takes `.git/index.lock`, retrying while someone holds it.
 
         git fails at once on a held lock; we wait briefly and never delete the lock.
@@ -242,10 +226,7 @@ class GitRepo:
         if self._identity is not None:
             return self._identity
         if self._ident_proc is not None:
-            out, err = self._ident_proc.communicate()
-            result = subprocess.CompletedProcess(
-                self._ident_proc.args, self._ident_proc.returncode, out, err
-            )
+            result = self._ident_proc.communicate()
             self._ident_proc = None
         else:
             result = _run(["var", "GIT_AUTHOR_IDENT"], self.root, check=False)

@@ -18,9 +18,16 @@ KEEP = 500  # lines kept when the list is trimmed (a few per active incident)
 
 
 def _digest(front_matter: str) -> str:
-    from hashlib import sha256
+    try:  # the built-in SHA-256 module: hashlib would load OpenSSL first (~5 ms)
+        from _sha256 import sha256  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # Python 3.12 renamed it; any Python has hashlib
+        try:
+            from _sha2 import sha256  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            from hashlib import sha256
 
-    return sha256(front_matter.encode("utf-8", errors="surrogateescape")).hexdigest()
+    data = front_matter.encode("utf-8", errors="surrogateescape")
+    return str(sha256(data).hexdigest())
 
 
 class KnownGood:

@@ -18,6 +18,7 @@ from .timeutil import format_ts, utcnow
 
 if TYPE_CHECKING:
     from .model import Incident, Severity, Status
+    from .proc import Process
 
 _RAND_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford: no i, l, o, u
 TEXT_MAX = 10_000
@@ -150,8 +151,12 @@ class IncidentRepo:
         self.known = KnownGood(git.git_dir)
 
     @classmethod
-    def open(cls, start: Path | None = None, *, prefetch_identity: bool = False) -> IncidentRepo:
-        git = GitRepo.discover(start or Path.cwd(), prefetch_identity=prefetch_identity)
+    def open(cls, start: Path | None = None, *, identity: Process | None = None) -> IncidentRepo:
+        """The incidents of the repository around `start` (default: the working folder).
+
+        `identity`: a `git var GIT_AUTHOR_IDENT` started early (see GitRepo.discover).
+        """
+        git = GitRepo.discover(start or Path.cwd(), identity=identity)
         try:
             return cls(git, load_config(git.root))
         except BaseException:
