@@ -6,9 +6,13 @@ import re
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from .errors import ConfigError
+from .record import Record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
+if TYPE_CHECKING:
+    from typing import Any
 
 CONFIG_NAME = "incidentctl.toml"
 
@@ -22,15 +26,26 @@ ID_PLACEHOLDERS = {
 }
 
 
-class SeverityPolicy(NamedTuple):
+class SeverityPolicy(Record):
     """What a severity means and what it asks of responders."""
 
-    name: str
-    description: str
-    response: str
-    update_every: str
-    postmortem: bool
-    sections: tuple[str, ...] | None = None  # None: the [postmortem] required_sections
+    __slots__ = ("name", "description", "response", "update_every", "postmortem", "sections")  # noqa: RUF023 (field order)
+
+    def __init__(
+        self,
+        name: str,
+        description: str,
+        response: str,
+        update_every: str,
+        postmortem: bool,
+        sections: tuple[str, ...] | None = None,  # None: the [postmortem] required_sections
+    ):
+        self.name = name
+        self.description = description
+        self.response = response
+        self.update_every = update_every
+        self.postmortem = postmortem
+        self.sections = sections
 
 
 DEFAULT_SEVERITIES = {
@@ -82,12 +97,20 @@ DEFAULT_REQUIRED_SECTIONS = (
 )
 
 
-class OnCall(NamedTuple):
+class OnCall(Record):
     """A simple rotation: `rotation[i]` is on call during the i-th shift after `start`."""
 
-    rotation: tuple[str, ...] = ()
-    start: datetime | None = None
-    shift: timedelta = timedelta(weeks=1)
+    __slots__ = ("rotation", "start", "shift")  # noqa: RUF023 (field order)
+
+    def __init__(
+        self,
+        rotation: tuple[str, ...] = (),
+        start: datetime | None = None,
+        shift: timedelta = timedelta(weeks=1),
+    ):
+        self.rotation = rotation
+        self.start = start
+        self.shift = shift
 
     def current(self, now: datetime) -> str | None:
         if not self.rotation:
@@ -97,20 +120,48 @@ class OnCall(NamedTuple):
         return self.rotation[index]
 
 
-class Config(NamedTuple):
+class Config(Record):
     """The repository's settings; `Config()` is the default of every key."""
 
-    incidents_dir: str = "incidents"
-    id_format: str = "INC-{date}-{rand}"
-    default_severity: str = "SEV-3"
-    default_type: str = "outage"
-    default_environment: str = "production"
-    roles: tuple[str, ...] = DEFAULT_ROLES
-    severities: dict[str, SeverityPolicy] = DEFAULT_SEVERITIES  # never mutated
-    required_sections: tuple[str, ...] = DEFAULT_REQUIRED_SECTIONS
-    placeholder_pattern: str = DEFAULT_PLACEHOLDER
-    oncall: OnCall = OnCall()
-    push: bool = False  # run `sync` after every change, as if --push were given
+    __slots__ = (  # noqa: RUF023 (field order)
+        "incidents_dir",
+        "id_format",
+        "default_severity",
+        "default_type",
+        "default_environment",
+        "roles",
+        "severities",
+        "required_sections",
+        "placeholder_pattern",
+        "oncall",
+        "push",
+    )
+
+    def __init__(
+        self,
+        incidents_dir: str = "incidents",
+        id_format: str = "INC-{date}-{rand}",
+        default_severity: str = "SEV-3",
+        default_type: str = "outage",
+        default_environment: str = "production",
+        roles: tuple[str, ...] = DEFAULT_ROLES,
+        severities: dict[str, SeverityPolicy] = DEFAULT_SEVERITIES,  # never mutated
+        required_sections: tuple[str, ...] = DEFAULT_REQUIRED_SECTIONS,
+        placeholder_pattern: str = DEFAULT_PLACEHOLDER,
+        oncall: OnCall | None = None,
+        push: bool = False,  # run `sync` after every change, as if --push were given
+    ):
+        self.incidents_dir = incidents_dir
+        self.id_format = id_format
+        self.default_severity = default_severity
+        self.default_type = default_type
+        self.default_environment = default_environment
+        self.roles = roles
+        self.severities = severities
+        self.required_sections = required_sections
+        self.placeholder_pattern = placeholder_pattern
+        self.oncall = oncall if oncall is not None else OnCall()
+        self.push = push
 
     def id_regex(self) -> str:
         """A regex (no anchors) matching IDs this format produces."""

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
 from pathlib import Path
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 KINDS = ("note", "decision", "action", "comms")
 _VALUED = {"--at": "at", "--kind": "kind", "-k": "kind"}

@@ -12,26 +12,22 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any, Literal, NamedTuple, overload
 
 from .errors import GitError
 from .proc import Completed, Process
 from .proc import run as run_process
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import IO, Any
+
+    from .rows import Commit
+
 LOCK_NAME = "incidentctl.lock"
 _RETRY_DELAYS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.0, 1.5, 2.0, 2.5)
-
-
-class Commit(NamedTuple):
-    sha: str
-    author: str
-    email: str
-    at: datetime
-    subject: str
 
 
 def _run(
@@ -136,6 +132,55 @@ def merge_file(base: str, ours: str, theirs: str) -> tuple[str, bool]:
     return result.stdout.decode("utf-8", errors="surrogateescape"), result.returncode == 0
 
 
+class RepoLock:
+    """`with RepoLock(path):` holds an exclusive flock on `path` (made if missing).
+
+    An flock is released by the kernel when its holder dies, so a killed command
+    never leaves a lock that blocks the next one.
+    """
+
+    def __init__(self, path: Path, timeout: float = 120.0):
+        self.path = path
+        self.timeout = timeout
+        self._handle: IO[str] | None = None
+
+    def __enter__(self) -> None:
+        import fcntl
+
+        handle = open(self.path, "a+", encoding="utf-8")
+        try:
+            deadline = time.monotonic() + self.timeout
+            while True:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        handle.seek(0)
+                        owner = handle.read().strip() or "unknown"
+                        raise GitError(
+                            f"another incidentctl ({owner}) has held {self.path} for over "
+                            f"{int(self.timeout)} s; wait for it or stop that process"
+                        ) from None
+                    time.sleep(0.02)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(
+                f"pid {os.getpid()} on {os.uname().nodename} since "
+                f"{datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ}\n"
+            )
+            handle.flush()
+        except BaseException:
+            handle.close()
+            raise
+        self._handle = handle
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
 class GitRepo:
     """A git work tree, addressed by its root."""
 
@@ -189,31 +234,16 @@ class GitRepo:
     def run(self, *args: str, stdin: str | None = None) -> str:
         return _run(args, self.root, stdin=stdin).stdout
 
-    @overload
-    def _run_retrying(
-        self, args: Sequence[str], *, stdin: str | None = ..., check: Literal[True] = ...
-    ) -> str: ...
-
-    @overload
-    def _run_retrying(
-        self, args: Sequence[str], *, stdin: str | None = ..., check: Literal[False]
-    ) -> Completed: ...
-
-    def _run_retrying(
-        self, args: Sequence[str], *, stdin: str | None = None, check: bool = True
-    ) -> str | Completed:
+    def _run_retrying(self, args: Sequence[str], *, stdin: str | None = None) -> Completed:
         """Run a command that takes `.git/index.lock`, retrying while someone holds it.
 
         git fails at once on a held lock; we wait briefly and never delete the lock.
-        With check=False the last result is returned instead of raised.
+        Returns the last result; only a lock held throughout raises.
         """
         for delay in (*_RETRY_DELAYS, None):
             result = _run(args, self.root, stdin=stdin, check=False)
-            output = result.stderr + result.stdout
-            if result.returncode == 0 or not _locked(output):
-                if result.returncode == 0 or not check:
-                    return result.stdout if check else result
-                raise GitError(_git_message(args, output))
+            if result.returncode == 0 or not _locked(result.stderr + result.stdout):
+                return result
             if delay is None:
                 raise GitError(self._index_lock_message())
             time.sleep(delay)
@@ -274,7 +304,7 @@ class GitRepo:
         args = ["commit", "--only", "--quiet", "--file=-", "--cleanup=strip", "--", *rels]
         # Most commits are of tracked files: try at once, and only for a path git does
         # not know yet register it (intent-to-add stages no content) and try again.
-        result = self._run_retrying(args, stdin=message, check=False)
+        result = self._run_retrying(args, stdin=message)
         new: list[str] = []
         if result.returncode != 0 and "did not match any file" in result.stderr:
             new = [
@@ -284,7 +314,7 @@ class GitRepo:
             ]
             if new:
                 self._run_retrying(["add", "--intent-to-add", "--", *new])
-                result = self._run_retrying(args, stdin=message, check=False)
+                result = self._run_retrying(args, stdin=message)
         if result.returncode != 0:
             if new:  # leave the index as it was before the command
                 _run(["rm", "--cached", "--quiet", "--", *new], self.root, check=False)
@@ -410,42 +440,9 @@ class GitRepo:
         )
         return [f for f in out.split("\0") if f]
 
-    @contextmanager
-    def lock(self, timeout: float = 120.0) -> Iterator[None]:
-        """Serialise incidentctl processes on this clone over read-modify-write-commit.
-
-        An flock is released by the kernel when its holder dies, so a killed command
-        never leaves a lock that blocks the next one.
-        """
-        import fcntl
-
-        path = self.git_dir / LOCK_NAME
-        handle: IO[str] = open(path, "a+", encoding="utf-8")  # noqa: SIM115
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        handle.seek(0)
-                        owner = handle.read().strip() or "unknown"
-                        raise GitError(
-                            f"another incidentctl ({owner}) has held {path} for over "
-                            f"{int(timeout)} s; wait for it or stop that process"
-                        ) from None
-                    time.sleep(0.02)
-            handle.seek(0)
-            handle.truncate()
-            handle.write(
-                f"pid {os.getpid()} on {os.uname().nodename} since "
-                f"{datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ}\n"
-            )
-            handle.flush()
-            yield
-        finally:
-            handle.close()
+    def lock(self, timeout: float = 120.0) -> RepoLock:
+        """Serialise incidentctl processes on this clone over read-modify-write-commit."""
+        return RepoLock(self.git_dir / LOCK_NAME, timeout)
 
     # -- reading history (GitPython) --------------------------------------------------------
 
@@ -490,6 +487,8 @@ class GitRepo:
 
 
 def _commit(commit: Any) -> Commit:
+    from .rows import Commit
+
     return Commit(
         sha=commit.hexsha,
         author=commit.author.name or "",

@@ -7,18 +7,20 @@ comments, key order and hand-written text survive every command.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import InvalidIncident
+from .record import Record
 from .timeutil import format_ts
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
 if TYPE_CHECKING:
+    from typing import Any
+
     from .knowngood import KnownGood
 
 _CONFLICT = re.compile(r"^(<{7}|>{7}|\|{7})(?: |$)")
@@ -33,14 +35,17 @@ TIMELINE_HEADING = "Timeline"
 LINE_ENDING = "\n"
 
 
-class Entry(NamedTuple):
-    """One timeline entry."""
+class Entry(Record):
+    """One timeline entry (`line`: 1-based line in the file it was read from, else 0)."""
 
-    at: datetime
-    author: str
-    kind: str
-    text: str
-    line: int = 0
+    __slots__ = ("at", "author", "kind", "text", "line")  # noqa: RUF023 (field order)
+
+    def __init__(self, at: datetime, author: str, kind: str, text: str, line: int = 0):
+        self.at = at
+        self.author = author
+        self.kind = kind
+        self.text = text
+        self.line = line
 
     def as_json(self) -> dict[str, str]:
         return {
@@ -509,8 +514,10 @@ def write_atomic(file: Path, text: str) -> None:
         os.chmod(tmp, mode)
         os.replace(tmp, file)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        try:  # noqa: SIM105 (contextlib would be one more import on the `log` path)
             os.unlink(tmp)
+        except FileNotFoundError:
+            pass
         raise
     try:
         dir_fd = os.open(file.parent, os.O_RDONLY)
@@ -531,8 +538,13 @@ def remove_stale_temps(folder: Path) -> None:
     Call it only while holding the repository lock: every writer of incident files
     holds it, so a temp file seen then belongs to a writer that is gone.
     """
-    with contextlib.suppress(FileNotFoundError):
-        for entry in os.scandir(folder):
-            if entry.name.startswith(".") and re.match(_TEMP, entry.name) and entry.is_file():
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(entry.path)
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        if entry.name.startswith(".") and re.match(_TEMP, entry.name) and entry.is_file():
+            try:
+                os.unlink(entry.path)
+            except FileNotFoundError:  # gone already
+                continue

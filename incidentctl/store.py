@@ -3,99 +3,50 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .config import Config
 from .config import load as load_config
 from .errors import IncidentctlError, InvalidIncident, InvalidInput, NotFound, NothingToDo
-from .gitrepo import Commit, GitRepo
+from .gitrepo import GitRepo
 from .incidentfile import Entry, IncidentFile, format_entry, remove_stale_temps, write_atomic
 from .knowngood import KnownGood
+from .record import Record
 from .timeutil import format_ts, utcnow
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Any
+
     from .model import Incident, Severity, Status
     from .proc import Process
+    from .rows import ActionRow, Commit, Summary, SyncResult
 
 _RAND_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford: no i, l, o, u
 TEXT_MAX = 10_000
 SUBJECT_MAX = 72
 
 
-class Change(NamedTuple):
+class Change(Record):
     """What a changing command did."""
 
-    id: str
-    path: str  # relative to the repository root, POSIX separators
-    commit: str | None
-    subject: str
-    extra: dict[str, Any]  # command-specific facts for the report and --json
+    __slots__ = ("id", "path", "commit", "subject", "extra")  # noqa: RUF023 (field order)
 
-
-class Summary(NamedTuple):
-    """One row of `list`."""
-
-    id: str
-    title: str
-    status: str
-    severity: str
-    opened_at: datetime
-    resolved_at: datetime | None
-    path: str
-    commander: str | None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "status": self.status,
-            "severity": self.severity,
-            "opened_at": format_ts(self.opened_at),
-            "resolved_at": format_ts(self.resolved_at) if self.resolved_at else None,
-            "path": self.path,
-            "commander": self.commander,
-        }
-
-
-class SyncResult(NamedTuple):
-    """What `sync` did."""
-
-    remote: str
-    branch: str
-    pushed: int  # commits pushed (0: already up to date)
-    attempts: int
-    pulled: int  # commits taken from the remote
-    renumbered: list[tuple[str, str]]  # (old ID, new ID) of incidents renumbered
-
-
-class ActionRow(NamedTuple):
-    """One row of `action list`."""
-
-    incident: str
-    path: str
-    id: str
-    title: str
-    owner: str | None
-    due: date | None
-    status: str
-    issue: str | None
-    overdue: bool
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "incident": self.incident,
-            "path": self.path,
-            "id": self.id,
-            "title": self.title,
-            "owner": self.owner,
-            "due": self.due.isoformat() if self.due else None,
-            "status": self.status,
-            "issue": self.issue,
-            "overdue": self.overdue,
-        }
+    def __init__(
+        self,
+        id: str,
+        path: str,  # relative to the repository root, POSIX separators
+        commit: str | None,
+        subject: str,
+        extra: dict[str, Any],  # command-specific facts for the report and --json
+    ):
+        self.id = id
+        self.path = path
+        self.commit = commit
+        self.subject = subject
+        self.extra = extra
 
 
 def _item_data(item: Any) -> dict[str, Any]:
@@ -650,6 +601,8 @@ class IncidentRepo:
         import random
         import time
 
+        from .rows import SyncResult
+
         pause = sleep or time.sleep
         with self.git.lock():
             busy = self.git.in_progress()
@@ -856,6 +809,7 @@ class IncidentRepo:
     ) -> list[ActionRow]:
         """Action items of one incident, or of all, filtered."""
         from .model import ActionStatus
+        from .rows import ActionRow
 
         today = today or utcnow().date()
         if ref is not None:
@@ -918,6 +872,8 @@ class IncidentRepo:
         warn: Callable[[str], None] | None = None,
     ) -> list[Summary]:
         """Incidents matching the filters, newest first; invalid files are reported."""
+        from .rows import Summary
+
         wanted_status = set(statuses)
         wanted_severity = set(severities)
         start = datetime(since.year, since.month, since.day, tzinfo=timezone.utc) if since else None
