@@ -118,3 +118,67 @@ def test_log_in_a_linked_worktree_and_a_subfolder(repo: Repo, tmp_path: Path) ->
     assert log.stdout.strip() == f"incident({ident}): log note: from a worktree"
     texts = [e["text"] for e in repo.json("timeline", ident)]
     assert "from a subfolder" in texts and "from a worktree" not in texts
+
+
+# What `log` must not load: each costs milliseconds of start-up (bench/README.md).
+# PyYAML is skipped only for a front matter already known good (test_knowngood.py).
+HEAVY = (
+    "click",
+    "pydantic",
+    "yaml",
+    "jinja2",
+    "git",
+    "json",
+    "typing",
+    "subprocess",
+    "hashlib",
+    "contextlib",
+    "tomllib",
+)
+
+MODULES_PROBE = (
+    "import sys; from incidentctl.fastpath import run; status = run(sys.argv[1:]); "
+    "print(' '.join(sorted(sys.modules))); sys.exit(status)"
+)
+
+
+def test_log_loads_none_of_the_heavy_modules(repo: Repo) -> None:
+    """A regression guard for start-up cost, counted in modules rather than timed."""
+    ident = repo.open("Checkout errors")["id"]
+    _fast(["log", ident, "parse the front matter once"], repo.path)
+    result = subprocess.run(
+        [sys.executable, "-c", MODULES_PROBE, "log", ident, "a note"],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.split())
+    assert "incidentctl.store" in loaded  # the probe did run the command
+    assert sorted(loaded.intersection(HEAVY)) == []
+    assert repo.json("timeline", ident)[-1]["text"] == "a note"
+
+
+def test_console_script_output_survives_the_fast_exit(repo: Repo) -> None:
+    """The fast path leaves with os._exit: what it printed must be flushed first."""
+    ident = repo.open("Checkout errors")["id"]
+    script = console_script()
+    piped = subprocess.run(
+        [script, "log", ident, "into a pipe", "--json"],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert '"change": "log note: into a pipe"' in piped.stdout
+    failed = subprocess.run(
+        [script, "log", "no-such-id", "text"],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert failed.returncode == 1
+    assert failed.stderr == "Error: no incident matches 'no-such-id'; see `incidentctl list`\n"
