@@ -5,8 +5,8 @@ Builds the same repository as bench.py, then runs `incidentctl log` repeatedly a
 reports medians of:
 
   * the whole process, timed from outside, next to `python -c pass`;
-  * inside the process: time in imports (by top-level import statement), in git
-    subprocesses (each one, by command), in fsync, and the rest (Python work);
+  * inside the process: time in imports (by top-level import statement), waiting for
+    git processes (each one, by command), in fsync, and the rest (Python work);
   * `-X importtime` self time grouped by package, for modules `python -c pass` does
     not already import.
 
@@ -35,12 +35,12 @@ from bench import WARMUP, BenchError, build_repo, interpreter_of, isolated_env, 
 # Runs incidentctl's console-script entry point in-process, with timers around
 # imports, subprocess.run and os.fsync; writes what it saw as JSON to argv[1].
 PROBE = r"""
-import builtins, json, os, subprocess, sys, time
+import builtins, json, os, sys, time
 T0 = time.perf_counter()
 out_path = sys.argv[1]
 sys.argv = ["incidentctl", *sys.argv[2:]]
 imports, git, fsync, depth = [], [], [0.0], [0]
-_import, _run, _fsync = builtins.__import__, subprocess.run, os.fsync
+_import, _fsync, _exit = builtins.__import__, os.fsync, os._exit
 
 def timed_import(name, globals=None, locals=None, fromlist=(), level=0):
     if depth[0]:
@@ -57,13 +57,6 @@ def timed_import(name, globals=None, locals=None, fromlist=(), level=0):
             name = f"{base}.{name}" if name else base
         imports.append([name, (time.perf_counter() - start) * 1000])
 
-def timed_run(args, *a, **k):
-    start = time.perf_counter()
-    try:
-        return _run(args, *a, **k)
-    finally:
-        git.append([" ".join(list(args)[:3]), (time.perf_counter() - start) * 1000])
-
 def timed_fsync(fd):
     start = time.perf_counter()
     try:
@@ -71,17 +64,31 @@ def timed_fsync(fd):
     finally:
         fsync[0] += (time.perf_counter() - start) * 1000
 
-builtins.__import__, subprocess.run, os.fsync = timed_import, timed_run, timed_fsync
-code = 0
+def report_and_exit(code):
+    total = (time.perf_counter() - T0) * 1000
+    with open(out_path, "w") as fh:
+        json.dump({"total": total, "imports": imports, "git": git, "fsync": fsync[0],
+                   "code": code}, fh)
+    _exit(code)
+
+builtins.__import__, os.fsync, os._exit = timed_import, timed_fsync, report_and_exit
+# Time spent waiting for each git process (incidentctl.proc: posix_spawn + pipes);
+# a process started early and already done when asked costs ~0 here.
+import incidentctl.proc as proc
+_communicate = proc.Process.communicate
+def timed_communicate(self, *a, **k):
+    start = time.perf_counter()
+    try:
+        return _communicate(self, *a, **k)
+    finally:
+        git.append([" ".join(self.args[:1] + self.args[3:5]), (time.perf_counter() - start) * 1000])
+proc.Process.communicate = timed_communicate
+from incidentctl.__main__ import main
 try:
-    from incidentctl.__main__ import main
     main()
 except SystemExit as exc:
-    code = exc.code or 0
-total = (time.perf_counter() - T0) * 1000
-with open(out_path, "w") as fh:
-    json.dump({"total": total, "imports": imports, "git": git, "fsync": fsync[0],
-               "code": code}, fh)
+    report_and_exit(exc.code or 0)
+report_and_exit(0)
 """
 
 IMPORTTIME = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
@@ -243,14 +250,14 @@ def report(d: dict[str, Any]) -> str:
         f"    interpreter start + exit        {outside:7.1f} ms   "
         f"(bare `python -c pass`: {d['bare_python_ms']:.1f} ms)",
         f"    imports                         {d['imports_ms']:7.1f} ms",
-        f"    git subprocesses ({d['git_processes']:g})           {d['git_ms']:7.1f} ms",
+        f"    waiting for git ({d['git_processes']:g} processes)  {d['git_ms']:7.1f} ms",
         f"    fsync                           {d['fsync_ms']:7.1f} ms",
         f"    other Python                    {other:7.1f} ms",
         "",
         "  top-level import statements (ms, includes what they import):",
     ]
     lines += [f"    {ms:7.1f}  {name}" for name, ms in d["top_imports_ms"].items()]
-    lines += ["", "  git subprocesses (ms):"]
+    lines += ["", "  waiting for git (ms):"]
     lines += [
         f"    {ms:7.1f}  git {name.split(' ', 1)[1]}" for name, ms in d["git_calls_ms"].items()
     ]

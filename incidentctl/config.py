@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import re
+import os
 import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from .errors import ConfigError
 from .record import Record
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
+
+    StrPath = str | os.PathLike[str]
 
 CONFIG_NAME = "incidentctl.toml"
 
@@ -23,6 +25,13 @@ ID_PLACEHOLDERS = {
     "date": r"\d{8}",
     "time": r"\d{4}",
     "rand": r"[0-9a-z]{4}",
+}
+_RAND_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
+# The same placeholders as (width, test of a slice of that width), for id_matcher.
+ID_CHECKS: dict[str, tuple[int, Callable[[str], bool]]] = {
+    "date": (8, lambda s: len(s) == 8 and s.isdecimal()),
+    "time": (4, lambda s: len(s) == 4 and s.isdecimal()),
+    "rand": (4, lambda s: len(s) == 4 and _RAND_CHARS.issuperset(s)),
 }
 
 
@@ -163,8 +172,38 @@ class Config(Record):
         self.oncall = oncall if oncall is not None else OnCall()
         self.push = push
 
+    def id_matcher(self) -> Callable[[str], str | None]:
+        r"""A function giving the ID an incident file name starts with, or None.
+
+        It answers what `^(ID)(?:-[^/]*)?\.md\Z` would, with ID from `id_regex()`,
+        without importing `re`: every placeholder has a fixed width, so an ID is
+        read part by part.
+        """
+        parts = _split_format(self.id_format)
+        checks = [(literal, ID_CHECKS[name] if name else None) for literal, name in parts]
+
+        def match(name: str) -> str | None:
+            pos = 0
+            for literal, check in checks:
+                if not name.startswith(literal, pos):
+                    return None
+                pos += len(literal)
+                if check is not None:
+                    width, accept = check
+                    if not accept(name[pos : pos + width]):
+                        return None
+                    pos += width
+            rest = name[pos:]
+            if rest == ".md" or (rest[:1] == "-" and rest.endswith(".md") and "/" not in rest):
+                return name[:pos]
+            return None
+
+        return match
+
     def id_regex(self) -> str:
         """A regex (no anchors) matching IDs this format produces."""
+        import re
+
         out = []
         for literal, name in _split_format(self.id_format):
             out.append(re.escape(literal))
@@ -177,20 +216,28 @@ DEFAULTS = Config()
 
 
 def _split_format(fmt: str) -> list[tuple[str, str | None]]:
+    r"""(literal text, placeholder name or None) pairs: `\{([^{}]*)\}` splits the format."""
     parts: list[tuple[str, str | None]] = []
-    pos = 0
-    for match in re.finditer(r"\{([^{}]*)\}", fmt):
-        parts.append((fmt[pos : match.start()], match.group(1)))
-        pos = match.end()
+    pos = start = 0
+    while (left := fmt.find("{", start)) >= 0:
+        right = fmt.find("}", left + 1)
+        if right < 0:
+            break
+        inner = fmt.find("{", left + 1, right)
+        if inner >= 0:  # `{a{b}`: the placeholder is the innermost `{b}`
+            start = inner
+            continue
+        parts.append((fmt[pos:left], fmt[left + 1 : right]))
+        pos = start = right + 1
     parts.append((fmt[pos:], None))
     return parts
 
 
-def load(root: Path) -> Config:
+def load(root: StrPath) -> Config:
     """Read `incidentctl.toml` at the repository root; a missing file means defaults."""
-    path = root / CONFIG_NAME
     try:
-        raw = path.read_bytes()
+        with open(os.path.join(root, CONFIG_NAME), "rb") as handle:
+            raw = handle.read()
     except FileNotFoundError:
         return Config()
     except OSError as exc:
@@ -259,8 +306,12 @@ class _Reader:
 
 def parse(data: dict[str, Any]) -> Config:
     """Validate a parsed TOML document into a Config."""
+    import re
+
     top = _Reader(data)
     incidents_dir = top.text("incidents_dir", DEFAULTS.incidents_dir)
+    from pathlib import Path
+
     parts = Path(incidents_dir).parts
     if Path(incidents_dir).is_absolute() or ".." in parts or incidents_dir.startswith("-"):
         raise top.fail("incidents_dir", "must be a relative folder inside the repository")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
 if TYPE_CHECKING:
@@ -70,7 +69,7 @@ def parse(argv: Sequence[str]) -> dict[str, object] | None:
             positional.append(arg)
     if len(positional) != 2 or opts["kind"] not in KINDS or opts["repo"] == "":
         return None
-    if opts["repo"] and Path(str(opts["repo"])).is_file():
+    if opts["repo"] and os.path.isfile(str(opts["repo"])):
         return None  # click's usage error says it is a file
     opts["id"], opts["text"] = positional
     return opts
@@ -96,7 +95,7 @@ def run(argv: Sequence[str]) -> int | None:
 
     repo = None
     try:
-        repo = IncidentRepo.open(Path(str(repo_path)) if repo_path else None, identity=identity)
+        repo = IncidentRepo.open(str(repo_path) if repo_path else None, identity=identity)
         push = opts["push"]
         repo.push_after = repo.config.push if push is None else bool(push)
         at = parse_time(str(opts["at"]), what="--at") if opts["at"] is not None else None

@@ -10,10 +10,8 @@ a revision.
 from __future__ import annotations
 
 import os
-import re
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 from .errors import GitError
 from .proc import Completed, Process
@@ -22,7 +20,10 @@ from .proc import run as run_process
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from pathlib import Path
     from typing import IO, Any
+
+    StrPath = str | os.PathLike[str]
 
     from .rows import Commit
 
@@ -32,7 +33,7 @@ _RETRY_DELAYS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.0, 1.5, 2.0, 2.5)
 
 def _run(
     args: Sequence[str],
-    cwd: Path,
+    cwd: StrPath,
     *,
     stdin: str | None = None,
     env: dict[str, str] | None = None,
@@ -41,7 +42,7 @@ def _run(
     try:
         # `-C` is where the process starts, as subprocess's cwd would be (posix_spawn
         # has no working-folder setting before Python 3.13).
-        result = run_process(["git", "-C", str(cwd), *args], input=stdin, env=env)
+        result = run_process(["git", "-C", os.fspath(cwd), *args], input=stdin, env=env)
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH; install git") from None
     if check and result.returncode != 0:
@@ -59,10 +60,11 @@ def _locked(output: str) -> bool:
     return "index.lock" in output and ("File exists" in output or "Unable to create" in output)
 
 
+_HEX = frozenset("0123456789abcdef")
 _GIT_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_CEILING_DIRECTORIES", "GIT_COMMON_DIR")
 
 
-def _plain_repo(start: Path) -> tuple[Path, Path] | None:
+def _plain_repo(start: str) -> tuple[str, str] | None:
     """The common case without a process: a folder holding a `.git` folder.
 
     Anything unusual (git's environment variables, a `.git` file of a worktree or
@@ -70,35 +72,41 @@ def _plain_repo(start: Path) -> tuple[Path, Path] | None:
     """
     if any(name in os.environ for name in _GIT_ENV):
         return None
-    folder = start.resolve()
-    for candidate in (folder, *folder.parents):
-        dot_git = candidate / ".git"
-        if dot_git.is_dir() and (dot_git / "HEAD").is_file():
+    candidate = os.path.realpath(start)
+    while True:
+        dot_git = os.path.join(candidate, ".git")
+        if os.path.isdir(dot_git) and os.path.isfile(os.path.join(dot_git, "HEAD")):
             return candidate, dot_git
-        if dot_git.exists():
+        if os.path.lexists(dot_git):
             return None
-    return None
+        parent = os.path.dirname(candidate)
+        if parent == candidate:
+            return None
+        candidate = parent
 
 
-def find_root(start: Path) -> tuple[Path, Path]:
-    """The work tree root and the git directory around `start`."""
-    if not start.exists():
-        raise GitError(f"{start}: no such folder; check --repo")
-    plain = _plain_repo(start if start.is_dir() else start.parent)
+def find_root(start: StrPath) -> tuple[str, str]:
+    """The work tree root and the git directory around `start`, as absolute paths."""
+    folder = os.fspath(start)
+    if not os.path.exists(folder):
+        raise GitError(f"{folder}: no such folder; check --repo")
+    if not os.path.isdir(folder):
+        folder = os.path.dirname(folder) or "."
+    plain = _plain_repo(folder)
     if plain is not None:
         return plain
     result = _run(
         ["rev-parse", "--show-toplevel", "--absolute-git-dir"],
-        start if start.is_dir() else start.parent,
+        folder,
         check=False,
         env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
     )
     lines = result.stdout.splitlines()
     if result.returncode != 0 or len(lines) != 2:
         raise GitError(
-            f"not inside a git work tree ({start}); run `git init` or pass `--repo PATH`"
+            f"not inside a git work tree ({os.fspath(start)}); run `git init` or pass `--repo PATH`"
         )
-    return Path(lines[0]), Path(lines[1])
+    return lines[0], lines[1]
 
 
 def is_work_tree(path: Path) -> bool:
@@ -113,6 +121,7 @@ def init_repo(path: Path) -> None:
 def merge_file(base: str, ours: str, theirs: str) -> tuple[str, bool]:
     """git merge-file on three texts: (result with conflict markers if any, clean)."""
     import tempfile
+    from pathlib import Path
 
     with tempfile.TemporaryDirectory(prefix="incidentctl-merge-") as tmp:
         paths = []
@@ -139,7 +148,7 @@ class RepoLock:
     never leaves a lock that blocks the next one.
     """
 
-    def __init__(self, path: Path, timeout: float = 120.0):
+    def __init__(self, path: StrPath, timeout: float = 120.0):
         self.path = path
         self.timeout = timeout
         self._handle: IO[str] | None = None
@@ -182,16 +191,32 @@ class RepoLock:
 
 
 class GitRepo:
-    """A git work tree, addressed by its root."""
+    """A git work tree, addressed by its root.
 
-    def __init__(self, root: Path, git_dir: Path):
-        self.root = root
-        self.git_dir = git_dir
+    `top` and `gitdir` are plain strings, which is all `log` needs; `root` and
+    `git_dir` give them as Path objects to everything else.
+    """
+
+    def __init__(self, root: StrPath, git_dir: StrPath):
+        self.top = os.fspath(root)
+        self.gitdir = os.fspath(git_dir)
         self._identity: tuple[str, str] | None = None
         self._ident_proc: Process | None = None
 
+    @property
+    def root(self) -> Path:
+        from pathlib import Path
+
+        return Path(self.top)
+
+    @property
+    def git_dir(self) -> Path:
+        from pathlib import Path
+
+        return Path(self.gitdir)
+
     @classmethod
-    def discover(cls, start: Path, *, identity: Process | None = None) -> GitRepo:
+    def discover(cls, start: StrPath, *, identity: Process | None = None) -> GitRepo:
         """The repository around `start`.
 
         `identity` is a `git var GIT_AUTHOR_IDENT` already started in `start`
@@ -232,7 +257,7 @@ class GitRepo:
             self._ident_proc = None
 
     def run(self, *args: str, stdin: str | None = None) -> str:
-        return _run(args, self.root, stdin=stdin).stdout
+        return _run(args, self.top, stdin=stdin).stdout
 
     def _run_retrying(self, args: Sequence[str], *, stdin: str | None = None) -> Completed:
         """Run a command that takes `.git/index.lock`, retrying while someone holds it.
@@ -241,7 +266,7 @@ class GitRepo:
         Returns the last result; only a lock held throughout raises.
         """
         for delay in (*_RETRY_DELAYS, None):
-            result = _run(args, self.root, stdin=stdin, check=False)
+            result = _run(args, self.top, stdin=stdin, check=False)
             if result.returncode == 0 or not _locked(result.stderr + result.stdout):
                 return result
             if delay is None:
@@ -259,7 +284,7 @@ class GitRepo:
             result = self._ident_proc.communicate()
             self._ident_proc = None
         else:
-            result = _run(["var", "GIT_AUTHOR_IDENT"], self.root, check=False)
+            result = _run(["var", "GIT_AUTHOR_IDENT"], self.top, check=False)
         if result.returncode != 0:
             raise GitError(
                 "git does not know who you are; run "
@@ -272,33 +297,37 @@ class GitRepo:
         self._identity = (name.strip(), email.strip())
         return self._identity
 
-    def is_tracked(self, path: Path) -> bool:
+    def is_tracked(self, path: StrPath) -> bool:
         rel = self.relative(path)
-        result = _run(["ls-files", "--error-unmatch", "--", rel], self.root, check=False)
+        result = _run(["ls-files", "--error-unmatch", "--", rel], self.top, check=False)
         return result.returncode == 0
 
-    def relative(self, path: Path) -> str:
-        return path.resolve().relative_to(self.root.resolve()).as_posix()
+    def relative(self, path: StrPath) -> str:
+        """`path` relative to the root, with `/` (ValueError if it is outside)."""
+        rel = os.path.relpath(os.path.realpath(path), os.path.realpath(self.top))
+        if rel == os.pardir or rel.startswith(os.pardir + os.sep) or os.path.isabs(rel):
+            raise ValueError(f"{os.fspath(path)} is not inside {self.top}")
+        return rel.replace(os.sep, "/")
 
     def head(self) -> str | None:
-        result = _run(["rev-parse", "--verify", "--quiet", "HEAD"], self.root, check=False)
+        result = _run(["rev-parse", "--verify", "--quiet", "HEAD"], self.top, check=False)
         return result.stdout.strip() or None
 
     def set_config(self, key: str, value: str) -> None:
         """Set a value in this clone's own git config (.git/config)."""
-        _run(["config", "--local", "--", key, value], self.root)
+        _run(["config", "--local", "--", key, value], self.top)
 
     # -- writing ----------------------------------------------------------------------
 
     def commit_only(
-        self, paths: Path | Sequence[Path], subject: str, trailers: dict[str, str]
+        self, paths: StrPath | Sequence[StrPath], subject: str, trailers: dict[str, str]
     ) -> str:
         """Commit exactly these files; whatever else is staged stays staged, uncommitted.
 
         Uses `git commit --only`, so hooks and signing configured by the user apply. A
         path that no longer exists is committed as removed. Returns the new commit's SHA.
         """
-        items = [paths] if isinstance(paths, Path) else list(paths)
+        items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
         rels = [self.relative(p) for p in items]
         message = subject.strip() + "\n\n" + "".join(f"{k}: {v}\n" for k, v in trailers.items())
         args = ["commit", "--only", "--quiet", "--file=-", "--cleanup=strip", "--", *rels]
@@ -310,41 +339,48 @@ class GitRepo:
             new = [
                 rel
                 for p, rel in zip(items, rels, strict=True)
-                if p.exists() and not self.is_tracked(p)
+                if os.path.exists(p) and not self.is_tracked(p)
             ]
             if new:
-                self._run_retrying(["add", "--intent-to-add", "--", *new])
+                added = self._run_retrying(["add", "--intent-to-add", "--", *new])
+                if added.returncode != 0:
+                    raise GitError(_git_message(["add"], added.stderr + added.stdout))
                 result = self._run_retrying(args, stdin=message)
         if result.returncode != 0:
             if new:  # leave the index as it was before the command
-                _run(["rm", "--cached", "--quiet", "--", *new], self.root, check=False)
+                _run(["rm", "--cached", "--quiet", "--", *new], self.top, check=False)
             raise GitError(_git_message(args, result.stderr + result.stdout))
         return self._head_sha() or self.run("rev-parse", "HEAD").strip()
 
     def _head_sha(self) -> str | None:
         """HEAD's SHA read from the ref files (saves a process); None when unsure."""
+
+        def read(*parts: str) -> str:
+            with open(os.path.join(*parts), encoding="ascii") as handle:
+                return handle.read().strip()
+
         try:
-            head = (self.git_dir / "HEAD").read_text(encoding="ascii").strip()
+            head = read(self.gitdir, "HEAD")
             if not head.startswith("ref: refs/"):
                 return None
-            common = self.git_dir
-            if (self.git_dir / "commondir").exists():  # a linked worktree
-                common = self.git_dir / (self.git_dir / "commondir").read_text().strip()
-            sha = (common / head[5:]).read_text(encoding="ascii").strip()
+            common = self.gitdir
+            if os.path.exists(os.path.join(self.gitdir, "commondir")):  # a linked worktree
+                common = os.path.join(self.gitdir, read(self.gitdir, "commondir"))
+            sha = read(common, head[5:])
         except (OSError, UnicodeDecodeError):
             return None
-        return sha if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", sha) else None
+        return sha if len(sha) in (40, 64) and _HEX.issuperset(sha) else None
 
     # -- remotes (sync) ---------------------------------------------------------------------
 
     def upstream(self) -> tuple[str, str]:
         """(remote, branch) this branch pushes to: its upstream, else origin/<same name>."""
-        result = _run(["symbolic-ref", "--quiet", "--short", "HEAD"], self.root, check=False)
+        result = _run(["symbolic-ref", "--quiet", "--short", "HEAD"], self.top, check=False)
         local = result.stdout.strip()
         if result.returncode != 0 or not local:
             raise GitError("HEAD is detached; check out a branch before syncing")
-        remote = _run(["config", "--get", f"branch.{local}.remote"], self.root, check=False)
-        merge = _run(["config", "--get", f"branch.{local}.merge"], self.root, check=False)
+        remote = _run(["config", "--get", f"branch.{local}.remote"], self.top, check=False)
+        merge = _run(["config", "--get", f"branch.{local}.merge"], self.top, check=False)
         name, ref = remote.stdout.strip(), merge.stdout.strip()
         if name and name != "." and ref.startswith("refs/heads/"):
             return name, ref.removeprefix("refs/heads/")
@@ -378,7 +414,7 @@ class GitRepo:
                 remote,
                 f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}",
             ],
-            self.root,
+            self.top,
             check=False,
         )
         if result.returncode == 0:
@@ -394,13 +430,13 @@ class GitRepo:
 
     def rebase(self, onto: str) -> None:
         """Rebase the branch onto `onto`; on a conflict, abort and say which files."""
-        result = _run(["rebase", "--autostash", "--quiet", onto], self.root, check=False)
+        result = _run(["rebase", "--autostash", "--quiet", onto], self.top, check=False)
         if result.returncode == 0:
             return
         files = [
             f for f in self.run("diff", "-z", "--name-only", "--diff-filter=U").split("\0") if f
         ]
-        _run(["rebase", "--abort"], self.root, check=False)
+        _run(["rebase", "--abort"], self.top, check=False)
         if not files:
             raise GitError(_git_message(["rebase"], result.stderr + result.stdout))
         raise GitError(
@@ -442,7 +478,7 @@ class GitRepo:
 
     def lock(self, timeout: float = 120.0) -> RepoLock:
         """Serialise incidentctl processes on this clone over read-modify-write-commit."""
-        return RepoLock(self.git_dir / LOCK_NAME, timeout)
+        return RepoLock(os.path.join(self.gitdir, LOCK_NAME), timeout)
 
     # -- reading history (GitPython) --------------------------------------------------------
 

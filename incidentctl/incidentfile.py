@@ -8,12 +8,13 @@ comments, key order and hand-written text survive every command.
 from __future__ import annotations
 
 import os
-import re
 from datetime import date, datetime
-from enum import Enum
-from pathlib import Path
 
 from .errors import InvalidIncident
+from .lines import entry as parse_entry
+from .lines import fence as fence_run
+from .lines import heading as parse_heading
+from .lines import is_conflict_marker, is_temp_name
 from .record import Record
 from .timeutil import format_ts
 
@@ -23,14 +24,12 @@ if TYPE_CHECKING:
 
     from .knowngood import KnownGood
 
-_CONFLICT = re.compile(r"^(<{7}|>{7}|\|{7})(?: |$)")
+    StrPath = str | os.PathLike[str]
+
+# Author names stand between ** marks on one line: control characters, * and ` go.
+_AUTHOR_UNSAFE = dict.fromkeys([*range(0x20), 0x7F, ord("*"), ord("`")], " ")
+
 _TOP_KEY = r"^([A-Za-z_][A-Za-z0-9_-]*)[ \t]*:(?:[ \t]|$)"  # compiled on first use
-_HEADING = re.compile(r"^ ?(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-ENTRY = re.compile(
-    r"^- `(?P<at>\d{4}-\d\d-\d\dT[0-9:.]+Z)` \*\*(?P<author>[^*\n]*)\*\* "
-    r"_\((?P<kind>[a-z]+)\)_ ?(?P<text>.*)$"
-)
 TIMELINE_HEADING = "Timeline"
 LINE_ENDING = "\n"
 
@@ -58,8 +57,7 @@ class Entry(Record):
 
 def clean_author(name: str) -> str:
     """An author as it can stand in an entry: one line, no Markdown emphasis marks."""
-    name = re.sub(r"[\x00-\x1f\x7f*`]+", " ", name)
-    return " ".join(name.split()) or "unknown"
+    return " ".join(name.translate(_AUTHOR_UNSAFE).split()) or "unknown"
 
 
 def format_entry(entry: Entry) -> list[str]:
@@ -124,11 +122,12 @@ class IncidentFile:
 
     @classmethod
     def read(
-        cls, file: Path, display: str | None = None, *, known: KnownGood | None = None
+        cls, file: StrPath, display: str | None = None, *, known: KnownGood | None = None
     ) -> IncidentFile:
-        shown = display or str(file)
+        shown = display or os.fspath(file)
         try:
-            raw = file.read_bytes()
+            with open(file, "rb") as handle:
+                raw = handle.read()
         except FileNotFoundError:
             raise InvalidIncident("file not found", path=shown) from None
         except OSError as exc:
@@ -141,7 +140,7 @@ class IncidentFile:
 
     def _check_conflicts(self) -> None:
         for number, line in enumerate(self.lines, 1):
-            if _CONFLICT.match(line):
+            if is_conflict_marker(line):
                 raise InvalidIncident(
                     "leftover merge conflict marker; resolve the conflict and remove the markers",
                     path=self.path,
@@ -203,6 +202,8 @@ class IncidentFile:
 
     def key_line(self, key: str) -> int | None:
         """1-based line of a top-level front matter key, if present."""
+        import re
+
         for index in range(1, self.fm_end):
             match = re.match(_TOP_KEY, self.lines[index])
             if match and match.group(1) == key:
@@ -226,6 +227,8 @@ class IncidentFile:
 
     def _key_block(self, key: str) -> tuple[int, int] | None:
         """[start, end) line indexes of a top-level key and its continuation lines."""
+        import re
+
         start = None
         for index in range(1, self.fm_end):
             match = re.match(_TOP_KEY, self.lines[index])
@@ -250,6 +253,8 @@ class IncidentFile:
 
     def set_field(self, key: str, value: Any) -> None:
         """Set one top-level key, rewriting only its lines; verified by re-parsing."""
+        from enum import Enum
+
         if isinstance(value, Enum):
             value = value.value
         from .yamlio import dump_field
@@ -279,6 +284,8 @@ class IncidentFile:
 
     def _keep_comment(self, old: str, key: str, new: str) -> str:
         """Carry a trailing `# comment` of a one-line value over to its new value."""
+        import re
+
         from .yamlio import load_yaml
 
         body = old.rstrip("\r\n")
@@ -358,11 +365,11 @@ class IncidentFile:
         pending_blank = 0
         for index in range(start + 1, end):
             line = self.lines[index].rstrip("\r\n")
-            match = ENTRY.match(line)
-            if match:
+            parts = parse_entry(line)
+            if parts:
                 if current:
                     entries.append(_entry(current))
-                current = {**match.groupdict(), "more": [], "line": index + 1}
+                current = {**parts, "more": [], "line": index + 1}
                 pending_blank = 0
             elif current is not None and line.startswith("  ") and line.strip():
                 current["more"].extend([""] * pending_blank)
@@ -425,7 +432,7 @@ class IncidentFile:
 
     # -- writing ------------------------------------------------------------------
 
-    def save(self, file: Path) -> None:
+    def save(self, file: StrPath) -> None:
         write_atomic(file, self.text)
 
 
@@ -445,27 +452,23 @@ def scan_headings(lines: list[str], start: int = 0) -> list[tuple[int, str, int]
     fence_indent = 0
     for index in range(start, len(lines)):
         line = lines[index].rstrip("\r\n")
-        fence_match = _FENCE.match(line)
+        run = fence_run(line)
         if fence is not None:
             indent = len(line) - len(line.lstrip(" "))
             if fence_indent >= 2 and line.strip() and indent < fence_indent:
                 fence = None  # the list item holding the fence has ended
-            elif (
-                fence_match
-                and fence_match.group(1)[0] == fence[0]
-                and len(fence_match.group(1)) >= len(fence)
-            ):
+            elif run and run[0] == fence[0] and len(run) >= len(fence):
                 fence = None
                 continue
             else:
                 continue
-        if fence_match:
-            fence = fence_match.group(1)
+        if run:
+            fence = run
             fence_indent = len(line) - len(line.lstrip(" "))
             continue
-        heading = _HEADING.match(line)
+        heading = parse_heading(line)
         if heading:
-            out.append((index, (heading.group(2) or "").strip(), len(heading.group(1))))
+            out.append((index, heading[1], heading[0]))
     return out
 
 
@@ -478,6 +481,8 @@ def _entry(raw: dict[str, Any]) -> Entry:
 
 
 def _normalise(value: Any) -> Any:
+    from enum import Enum
+
     if isinstance(value, dict):
         return {k: _normalise(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -491,20 +496,22 @@ def _normalise(value: Any) -> Any:
     return value
 
 
-def write_atomic(file: Path, text: str) -> None:
+def write_atomic(file: StrPath, text: str) -> None:
     """Write through a temp file in the same folder, fsync, then rename over the target.
 
     A crash leaves either the old or the new file, never a half-written one.
     """
-    file.parent.mkdir(parents=True, exist_ok=True)
+    folder, name = os.path.split(os.fspath(file))
+    folder = folder or "."
+    os.makedirs(folder, exist_ok=True)
     try:
-        mode = file.stat().st_mode & 0o777
+        mode = os.stat(file).st_mode & 0o777
     except FileNotFoundError:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
     # O_EXCL with a random name, as tempfile.mkstemp does (without its import cost).
-    tmp = str(file.parent / f".{file.name}.{os.urandom(6).hex()}.tmp")
+    tmp = os.path.join(folder, f".{name}.{os.urandom(6).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
@@ -520,7 +527,7 @@ def write_atomic(file: Path, text: str) -> None:
             pass
         raise
     try:
-        dir_fd = os.open(file.parent, os.O_RDONLY)
+        dir_fd = os.open(folder, os.O_RDONLY)
     except OSError:  # pragma: no cover - platforms without directory fds
         return
     try:
@@ -529,10 +536,7 @@ def write_atomic(file: Path, text: str) -> None:
         os.close(dir_fd)
 
 
-_TEMP = r"^\..+\.md\.[A-Za-z0-9_]+\.tmp$"  # compiled on first use
-
-
-def remove_stale_temps(folder: Path) -> None:
+def remove_stale_temps(folder: StrPath) -> None:
     """Remove the temp files of `write_atomic` that a killed command left in `folder`.
 
     Call it only while holding the repository lock: every writer of incident files
@@ -543,7 +547,7 @@ def remove_stale_temps(folder: Path) -> None:
     except FileNotFoundError:
         return
     for entry in entries:
-        if entry.name.startswith(".") and re.match(_TEMP, entry.name) and entry.is_file():
+        if is_temp_name(entry.name) and entry.is_file():
             try:
                 os.unlink(entry.path)
             except FileNotFoundError:  # gone already

@@ -10,8 +10,12 @@ so git never moves it between clones.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
-from pathlib import Path
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
+if TYPE_CHECKING:
+    StrPath = str | os.PathLike[str]
 
 FILE_NAME = "incidentctl-known-good"
 KEEP = 500  # lines kept when the list is trimmed (a few per active incident)
@@ -33,15 +37,16 @@ def _digest(front_matter: str) -> str:
 class KnownGood:
     """The list for one clone; reading it is optional, writing it never fails a command."""
 
-    def __init__(self, git_dir: Path):
-        self.path = git_dir / FILE_NAME
+    def __init__(self, git_dir: StrPath):
+        self.path = os.path.join(git_dir, FILE_NAME)
         self._entries: dict[str, tuple[str, datetime | None]] | None = None
 
     def _load(self) -> dict[str, tuple[str, datetime | None]]:
         if self._entries is None:
             self._entries = {}
             try:
-                text = self.path.read_text(encoding="utf-8")
+                with open(self.path, encoding="utf-8") as handle:
+                    text = handle.read()
             except (OSError, UnicodeDecodeError):
                 return self._entries
             for line in text.splitlines():
@@ -73,10 +78,12 @@ class KnownGood:
         line = f"{digest} {ident} {stamp}\n"
         try:
             if len(entries) > 2 * KEEP:
-                kept = list(self.path.read_text(encoding="utf-8").splitlines()[-KEEP:])
-                self.path.write_text("\n".join(kept) + "\n" + line, encoding="utf-8")
+                with open(self.path, encoding="utf-8") as handle:
+                    kept = handle.read().splitlines()[-KEEP:]
+                with open(self.path, "w", encoding="utf-8") as handle:
+                    handle.write("\n".join(kept) + "\n" + line)
             else:
-                with self.path.open("a", encoding="utf-8") as handle:
+                with open(self.path, "a", encoding="utf-8") as handle:
                     handle.write(line)
         except OSError:
             pass  # a cache: losing it only costs time

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import IncidentctlError
-from .incidentfile import ENTRY, IncidentFile, _normalise
+from .incidentfile import IncidentFile, _normalise
+from .lines import entry as parse_entry
 from .postmortem import ACTIONS
 from .yamlio import dump_field
 
@@ -42,7 +43,7 @@ def _split_body(file: IncidentFile) -> Split | None:
     last = start + 1
     index = start + 1
     while index < end:
-        if ENTRY.match(lines[index].rstrip("\r\n")):
+        if parse_entry(lines[index].rstrip("\r\n")):
             if first is None:
                 first = index
             group = [lines[index]]
@@ -73,8 +74,8 @@ def _split_body(file: IncidentFile) -> Split | None:
 
 
 def _entry_key(group: list[str]) -> str:
-    match = ENTRY.match(group[0].rstrip("\r\n"))
-    return match.group("at") if match else ""
+    parts = parse_entry(group[0].rstrip("\r\n"))
+    return parts["at"] if parts else ""
 
 
 def _union_entries(*sides: list[list[str]]) -> list[list[str]]:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
+import os
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 from .config import Config
 from .config import load as load_config
@@ -17,13 +16,26 @@ from .timeutil import format_ts, utcnow
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
 if TYPE_CHECKING:
+    import re
     from collections.abc import Callable, Iterable
+    from pathlib import Path
     from typing import Any
 
     from .model import Incident, Severity, Status
     from .proc import Process
     from .rows import ActionRow, Commit, Summary, SyncResult
 
+# Control characters but tab and newline, and the line separators of str.splitlines().
+_CONTROL = frozenset(
+    [
+        *map(chr, range(0x09)),
+        *map(chr, range(0x0B, 0x20)),
+        *map(chr, range(0x7F, 0xA0)),
+        "\u2028",
+        "\u2029",
+    ]
+)
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 _RAND_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford: no i, l, o, u
 TEXT_MAX = 10_000
 SUBJECT_MAX = 72
@@ -67,7 +79,7 @@ def clean_text(text: str, what: str, *, max_len: int = TEXT_MAX, one_line: bool 
         raise InvalidInput(f"{what} must be a single line")
     # U+0085, U+2028 and U+2029 are line breaks to str.splitlines(), which the file
     # layer splits on: let through, they would cut a title or an entry in two.
-    if re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]", text):
+    if not _CONTROL.isdisjoint(text):
         raise InvalidInput(f"{what} contains control characters or line separators; remove them")
     if not text:
         raise InvalidInput(f"{what} is empty")
@@ -78,6 +90,7 @@ def clean_text(text: str, what: str, *, max_len: int = TEXT_MAX, one_line: bool 
 
 def slugify(title: str, max_len: int = 48) -> str:
     """A file-name-safe slug: ASCII letters, digits and dashes only."""
+    import re
     import unicodedata
 
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
@@ -99,17 +112,19 @@ class IncidentRepo:
         self.git = git
         self.config = config
         self.push_after = False  # sync after each commit (--push, or `push` in config)
-        self.known = KnownGood(git.git_dir)
+        self.known = KnownGood(git.gitdir)
 
     @classmethod
-    def open(cls, start: Path | None = None, *, identity: Process | None = None) -> IncidentRepo:
+    def open(
+        cls, start: str | os.PathLike[str] | None = None, *, identity: Process | None = None
+    ) -> IncidentRepo:
         """The incidents of the repository around `start` (default: the working folder).
 
         `identity`: a `git var GIT_AUTHOR_IDENT` started early (see GitRepo.discover).
         """
-        git = GitRepo.discover(start or Path.cwd(), identity=identity)
+        git = GitRepo.discover(start or os.getcwd(), identity=identity)
         try:
-            return cls(git, load_config(git.root))
+            return cls(git, load_config(git.top))
         except BaseException:
             git.close()
             raise
@@ -122,33 +137,41 @@ class IncidentRepo:
     def incidents_dir(self) -> Path:
         return self.root / self.config.incidents_dir
 
-    def rel(self, path: Path) -> str:
-        return path.relative_to(self.root).as_posix()
+    def rel(self, path: str | os.PathLike[str]) -> str:
+        """A path inside the repository, relative to its root, with `/`."""
+        rel = os.path.relpath(path, self.git.top)
+        if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+            raise ValueError(f"{os.fspath(path)} is not inside {self.git.top}")
+        return rel.replace(os.sep, "/")
 
     # -- finding ------------------------------------------------------------------
 
     def _filename_regex(self) -> re.Pattern[str]:
+        import re
+
         return re.compile(rf"^({self.config.id_regex()})(?:-[^/]*)?\.md$")
 
-    def _names(self) -> list[tuple[str, str, str]]:
-        """(id, year folder, file name) of every incident file, as plain strings."""
-        import os
+    def _names(self, containing: str = "") -> list[tuple[str, str, str]]:
+        """(id, year folder, file name) of every incident file, as plain strings.
 
-        pattern = self._filename_regex()
+        `containing`: only file names holding this text (lower case), which spares the
+        ID matcher the other files when `log` looks for one incident among thousands.
+        """
+        top = os.path.join(self.git.top, self.config.incidents_dir)
+        id_of = self.config.id_matcher()
         found = []
         try:
-            folders = [
-                e.name
-                for e in os.scandir(self.incidents_dir)
-                if e.is_dir() and not e.name.startswith(".")
-            ]
+            folders = [e.name for e in os.scandir(top) if e.is_dir() and e.name[:1] != "."]
         except (FileNotFoundError, NotADirectoryError):
             return []
         # os.scandir and strings: no Path object per file on the hot path (`log`).
         for folder in folders:
-            for entry in os.scandir(os.path.join(self.incidents_dir, folder)):
-                if entry.name.endswith(".md") and (match := pattern.match(entry.name)):
-                    found.append((match.group(1), folder, entry.name))
+            for entry in os.scandir(os.path.join(top, folder)):
+                name = entry.name
+                if containing and containing not in name.lower():
+                    continue
+                if name.endswith(".md") and (ident := id_of(name)) is not None:
+                    found.append((ident, folder, name))
         return sorted(found)
 
     def files(self) -> list[tuple[str, Path]]:
@@ -158,10 +181,17 @@ class IncidentRepo:
 
     def resolve(self, ref: str) -> tuple[str, Path]:
         """The incident whose ID is `ref` or ends with it (case-insensitive)."""
+        from pathlib import Path
+
+        ident, path = self._locate(ref)
+        return ident, Path(path)
+
+    def _locate(self, ref: str) -> tuple[str, str]:
+        """`resolve` with the path as a string (what `log` needs)."""
         wanted = ref.strip().lower()
-        if not wanted or not re.fullmatch(r"[A-Za-z0-9._-]+", wanted):
+        if not wanted or not _ID_CHARS.issuperset(wanted):
             raise NotFound(f"{ref!r} is not an incident ID; see `incidentctl list`")
-        names = self._names()
+        names = self._names(containing=wanted)
         exact = [n for n in names if n[0].lower() == wanted]
         matches = exact or [n for n in names if n[0].lower().endswith(wanted)]
         if not matches:
@@ -173,10 +203,10 @@ class IncidentRepo:
                 f"{ref!r} matches {len(matches)} incidents ({shown}{more}); give more of the ID"
             )
         ident, folder, name = matches[0]
-        return ident, self.incidents_dir / folder / name
+        return ident, os.path.join(self.git.top, self.config.incidents_dir, folder, name)
 
-    def read(self, ref: str) -> tuple[str, Path, IncidentFile]:
-        ident, path = self.resolve(ref)
+    def read(self, ref: str) -> tuple[str, str, IncidentFile]:
+        ident, path = self._locate(ref)
         file = IncidentFile.read(path, self.rel(path), known=self.known)
         if file.id != ident:
             raise InvalidIncident(
@@ -360,7 +390,7 @@ class IncidentRepo:
             subject = mutate(file)
             if validate_model:
                 validate(file)
-            remove_stale_temps(path.parent)  # left by a command killed mid-write
+            remove_stale_temps(os.path.dirname(path))  # left by a command killed mid-write
             write_atomic(path, file.text)
             self.known.remember(file.front_matter_text, file.id, file.opened_at)
             sha = None

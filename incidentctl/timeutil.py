@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timedelta, timezone
 
 from .errors import InvalidInput
 
-# Patterns, compiled on first use (re caches them): `log` without --at needs neither.
+# Patterns, compiled on first use (re caches them): `log` without --at needs no `re`.
 _RFC3339 = (
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?"
     r"\s*(?P<tz>[Zz]|[+-]\d{2}:?\d{2})?$"
@@ -38,6 +37,8 @@ def parse_time(text: str, *, now: datetime | None = None, what: str = "time") ->
     A time without an offset is refused: guessing the responder's zone mid-outage
     puts entries hours off.
     """
+    import re
+
     raw = text.strip()
     now = now or utcnow()
     if raw.lower() == "now":
@@ -77,6 +78,8 @@ def parse_date(text: str, *, what: str = "date") -> date:
 
 def parse_duration(text: str, *, what: str = "duration") -> timedelta:
     """Parse `30m`, `2h`, `1d`, `1w`, `90s` into a timedelta."""
+    import re
+
     match = re.fullmatch(r"\s*(\d+)\s*([smhdw])\s*", text)
     if not match:
         raise ValueError(f"{what} {text!r} is not a duration; use e.g. 30m, 2h, 1d, 1w")

@@ -123,6 +123,9 @@ def test_log_in_a_linked_worktree_and_a_subfolder(repo: Repo, tmp_path: Path) ->
 # What `log` must not load: each costs milliseconds of start-up (bench/README.md).
 # PyYAML is skipped only for a front matter already known good (test_knowngood.py).
 HEAVY = (
+    "re",
+    "enum",
+    "pathlib",
     "click",
     "pydantic",
     "yaml",
