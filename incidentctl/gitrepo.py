@@ -356,8 +356,8 @@ class GitRepo:
         """HEAD's SHA read from the ref files (saves a process); None when unsure."""
 
         def read(*parts: str) -> str:
-            with open(os.path.join(*parts), encoding="ascii") as handle:
-                return handle.read().strip()
+            with open(os.path.join(*parts), "rb") as handle:  # bytes: no codec to import
+                return handle.read().decode("ascii").strip()
 
         try:
             head = read(self.gitdir, "HEAD")
