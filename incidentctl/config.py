@@ -233,8 +233,14 @@ def _split_format(fmt: str) -> list[tuple[str, str | None]]:
     return parts
 
 
-def load(root: StrPath) -> Config:
-    """Read `incidentctl.toml` at the repository root; a missing file means defaults."""
+def load(root: StrPath, cache_dir: StrPath | None = None) -> Config:
+    """Read `incidentctl.toml` at the repository root; a missing file means defaults.
+
+    With `cache_dir` (the clone's .git folder), a file validated before is not
+    parsed again: `log` would otherwise pay for tomllib and the checks on every
+    entry (about 30 ms). The cache is keyed by the file's exact bytes and the
+    incidentctl version, so any edit, or an upgrade, validates afresh.
+    """
     try:
         with open(os.path.join(root, CONFIG_NAME), "rb") as handle:
             raw = handle.read()
@@ -244,6 +250,9 @@ def load(root: StrPath) -> Config:
         raise ConfigError(f"cannot read {CONFIG_NAME}: {exc.strerror}") from None
     if all(not line.strip() or line.lstrip().startswith(b"#") for line in raw.splitlines()):
         return Config()  # only comments (as `init` writes it): no TOML parser needed
+    cache = ConfigCache(cache_dir, raw) if cache_dir is not None else None
+    if cache is not None and (cached := cache.get()) is not None:
+        return cached
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on 3.10 only
@@ -254,7 +263,101 @@ def load(root: StrPath) -> Config:
         raise ConfigError(f"{CONFIG_NAME} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{CONFIG_NAME} is not valid TOML: {exc}") from None
-    return parse(data)
+    config = parse(data)
+    if cache is not None:
+        cache.put(config)
+    return config
+
+
+class ConfigCache:
+    """The last validated Config of this clone, in `marshal` form, in the .git folder."""
+
+    FILE_NAME = "incidentctl-config-cache"
+    FORMAT = 1
+
+    def __init__(self, cache_dir: StrPath, raw: bytes):
+        from . import __version__
+        from .knowngood import digest
+
+        self.path = os.path.join(cache_dir, self.FILE_NAME)
+        self.key = (self.FORMAT, __version__, digest(raw))
+
+    def get(self) -> Config | None:
+        """The Config cached for exactly this file and version, else None."""
+        import marshal
+
+        try:
+            with open(self.path, "rb") as handle:
+                # Written only by incidentctl into this clone's .git folder, which is
+                # trusted as much as .git/config and hooks; marshal runs no code.
+                key, plain = marshal.loads(handle.read())  # noqa: S302
+            return from_plain(plain) if key == self.key else None
+        except Exception:  # missing, torn or from another format: parse the file instead
+            return None
+
+    def put(self, config: Config) -> None:
+        """Remember a validated Config (atomically; failing to cache fails nothing)."""
+        import marshal
+
+        tmp = f"{self.path}.{os.getpid()}.tmp"
+        try:
+            with open(tmp, "wb") as handle:
+                handle.write(marshal.dumps((self.key, to_plain(config))))
+            os.replace(tmp, self.path)
+        except OSError:
+            try:  # noqa: SIM105 (contextlib would be one more import on the `log` path)
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def to_plain(config: Config) -> tuple[Any, ...]:
+    """A Config as nested tuples of str, int, bool and None (what marshal stores)."""
+    oncall = config.oncall
+    shift = oncall.shift
+    return (
+        config.incidents_dir,
+        config.id_format,
+        config.default_severity,
+        config.default_type,
+        config.default_environment,
+        config.roles,
+        tuple(
+            (key, p.name, p.description, p.response, p.update_every, p.postmortem, p.sections)
+            for key, p in config.severities.items()
+        ),
+        config.required_sections,
+        config.placeholder_pattern,
+        (
+            oncall.rotation,
+            oncall.start.isoformat() if oncall.start else None,
+            (shift.days, shift.seconds, shift.microseconds),
+        ),
+        config.push,
+    )
+
+
+def from_plain(plain: tuple[Any, ...]) -> Config:
+    """The Config `to_plain` described."""
+    (incidents_dir, id_format, severity, kind, environment, roles, severities) = plain[:7]
+    required_sections, placeholder, (rotation, start, shift), push = plain[7:]
+    return Config(
+        incidents_dir=incidents_dir,
+        id_format=id_format,
+        default_severity=severity,
+        default_type=kind,
+        default_environment=environment,
+        roles=roles,
+        severities={key: SeverityPolicy(*fields) for key, *fields in severities},
+        required_sections=required_sections,
+        placeholder_pattern=placeholder,
+        oncall=OnCall(
+            rotation,
+            datetime.fromisoformat(start) if start else None,
+            timedelta(days=shift[0], seconds=shift[1], microseconds=shift[2]),
+        ),
+        push=push,
+    )
 
 
 class _Reader:

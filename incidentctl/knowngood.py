@@ -21,7 +21,8 @@ FILE_NAME = "incidentctl-known-good"
 KEEP = 500  # lines kept when the list is trimmed (a few per active incident)
 
 
-def _digest(front_matter: str) -> str:
+def digest(data: bytes) -> str:
+    """SHA-256 of `data`, in hex."""
     try:  # the built-in SHA-256 module: hashlib would load OpenSSL first (~5 ms)
         from _sha256 import sha256  # type: ignore[import-not-found,unused-ignore]
     except ImportError:  # Python 3.12 renamed it; any Python has hashlib
@@ -30,8 +31,11 @@ def _digest(front_matter: str) -> str:
         except ImportError:
             from hashlib import sha256
 
-    data = front_matter.encode("utf-8", errors="surrogateescape")
     return str(sha256(data).hexdigest())
+
+
+def _digest(front_matter: str) -> str:
+    return digest(front_matter.encode("utf-8", errors="surrogateescape"))
 
 
 class KnownGood:

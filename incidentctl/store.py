@@ -124,7 +124,7 @@ class IncidentRepo:
         """
         git = GitRepo.discover(start or os.getcwd(), identity=identity)
         try:
-            return cls(git, load_config(git.top))
+            return cls(git, load_config(git.top, cache_dir=git.gitdir))
         except BaseException:
             git.close()
             raise
