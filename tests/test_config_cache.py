@@ -36,7 +36,7 @@ shift = "1d"
 
 PROBE = (
     "import sys; from incidentctl.fastpath import run; status = run(sys.argv[1:]); "
-    "print('tomllib' in sys.modules); sys.exit(status)"
+    "print('tomllib' in sys.modules or 'tomli' in sys.modules); sys.exit(status)"
 )
 
 

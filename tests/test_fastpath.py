@@ -137,6 +137,7 @@ HEAVY = (
     "hashlib",
     "contextlib",
     "tomllib",
+    "tomli",
 )
 
 MODULES_PROBE = (

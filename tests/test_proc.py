@@ -80,6 +80,16 @@ def test_no_descriptor_leaks(tmp_path: Path) -> None:
 
 
 def test_an_interrupt_kills_and_reaps_the_child() -> None:
+    # Python's own Ctrl-C handler, even when the suite was started with SIGINT
+    # ignored (as a background job of a non-interactive shell is).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _interrupt_during_communicate()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _interrupt_during_communicate() -> None:
     process = proc.Process(["sleep", "30"])
     timer = threading.Timer(
         0.2, lambda: signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
