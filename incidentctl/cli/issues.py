@@ -6,7 +6,7 @@ import os
 
 import click
 
-from . import State, emit_json, handle_errors, style
+from . import State, emit_json, handle_errors, json_option, style
 
 
 @click.group("issues", context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,7 +43,7 @@ def issues() -> None:
     show_default=True,
     help="Retries of a request that failed with a 5xx or a network error.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_obj
 @handle_errors
 def sync(
