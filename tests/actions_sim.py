@@ -41,6 +41,19 @@ def all_steps(doc: dict[Any, Any]) -> list[dict[str, Any]]:
     return [step for job in doc["jobs"].values() for step in job["steps"]]
 
 
+def check_pinned_and_inert(steps: list[dict[str, Any]], runs: int) -> None:
+    """Every action pinned to a 40-hex SHA; `runs` run: steps, none with a `${{`."""
+    uses = [str(s["uses"]) for s in steps if "uses" in s]
+    assert uses, "no action to check"
+    for ref in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", ref), ref
+    scripts = [str(s["run"]) for s in steps if "run" in s]
+    assert len(scripts) == runs
+    for script in scripts:
+        assert "${{ github.event" not in script
+        assert "${{" not in script, script  # untrusted values come in through env:
+
+
 def expand(value: str, context: dict[str, str]) -> str:
     """Evaluate the expressions in `context`; any other expression fails the test."""
 

@@ -112,17 +112,40 @@ def origin(tmp_path: Path) -> Path:
     return path
 
 
-def console_script() -> str:
-    """The installed `incidentctl`: next to this Python (a venv), else on PATH.
+def tool(name: str) -> str:
+    """An installed console script: next to this Python (a venv), else on PATH.
 
-    A missing console script is a broken install: tests fail on it, never skip.
+    A missing tool is a broken install: tests fail on it, never skip.
     """
-    beside = Path(sys.executable).with_name("incidentctl")
+    beside = Path(sys.executable).with_name(name)
     if beside.exists():
         return str(beside)
-    found = shutil.which("incidentctl")
-    assert found is not None, "the incidentctl console script is not installed"
+    found = shutil.which(name)
+    assert found, f"{name} is not installed; run `pip install -e '.[test]'` (or scripts/test)"
     return found
+
+
+def log_in_fresh_process(repo: Repo, *args: str, report: str) -> subprocess.CompletedProcess[str]:
+    """`incidentctl --repo R log ARGS` through the fast path, in a new Python.
+
+    After the command, the process prints `report` (Python arguments to print(),
+    evaluated there with `sys` and `status` at hand): what the command loaded.
+    """
+    code = (
+        "import sys; from incidentctl.fastpath import run; status = run(sys.argv[1:]); "
+        f"print({report}); sys.exit(status)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, "--repo", str(repo.path), "log", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def console_script() -> str:
+    """The installed `incidentctl`."""
+    return tool("incidentctl")
 
 
 def run_env() -> dict[str, str]:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 
-from conftest import Repo
+from conftest import Repo, log_in_fresh_process
 
 from incidentctl import config as config_module
 from incidentctl.config import Config, ConfigCache, OnCall, SeverityPolicy, from_plain, to_plain
@@ -34,18 +33,10 @@ start = 2026-01-05T09:00:00+02:00
 shift = "1d"
 """
 
-PROBE = (
-    "import sys; from incidentctl.fastpath import run; status = run(sys.argv[1:]); "
-    "print('tomllib' in sys.modules or 'tomli' in sys.modules); sys.exit(status)"
-)
-
 
 def _log(repo: Repo, ident: str, text: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", PROBE, "--repo", str(repo.path), "log", ident, text],
-        capture_output=True,
-        text=True,
-        check=False,
+    return log_in_fresh_process(
+        repo, ident, text, report="'tomllib' in sys.modules or 'tomli' in sys.modules"
     )
 
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Repo, console_script
+from conftest import Repo, console_script, log_in_fresh_process
 
 from incidentctl.fastpath import parse
 
@@ -140,23 +140,12 @@ HEAVY = (
     "tomli",
 )
 
-MODULES_PROBE = (
-    "import sys; from incidentctl.fastpath import run; status = run(sys.argv[1:]); "
-    "print(' '.join(sorted(sys.modules))); sys.exit(status)"
-)
-
 
 def test_log_loads_none_of_the_heavy_modules(repo: Repo) -> None:
     """A regression guard for start-up cost, counted in modules rather than timed."""
     ident = repo.open("Checkout errors")["id"]
     _fast(["log", ident, "parse the front matter once"], repo.path)
-    result = subprocess.run(
-        [sys.executable, "-c", MODULES_PROBE, "log", ident, "a note"],
-        cwd=repo.path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = log_in_fresh_process(repo, ident, "a note", report="' '.join(sorted(sys.modules))")
     assert result.returncode == 0, result.stderr
     loaded = set(result.stdout.split())
     assert "incidentctl.store" in loaded  # the probe did run the command

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from actions_sim import StepRun, all_steps, load, run_steps
+from actions_sim import StepRun, all_steps, check_pinned_and_inert, load, run_steps
 from click.testing import CliRunner, Result
 from conftest import Repo, git
 from github_standin import DEFAULT_REPO, GitHubStandIn
@@ -827,15 +827,7 @@ def test_workflow_triggers_permissions_concurrency_pins() -> None:
     assert doc["concurrency"]["group"]
     assert doc["concurrency"]["cancel-in-progress"] is False
     steps = all_steps(doc)
-    uses = [str(s["uses"]) for s in steps if "uses" in s]
-    assert uses
-    for ref in uses:
-        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", ref), ref
-    runs = [str(s["run"]) for s in steps if "run" in s]
-    assert len(runs) == 2
-    for script in runs:
-        assert "${{ github.event" not in script
-        assert "${{" not in script
+    check_pinned_and_inert(steps, runs=2)
     checkout = next(s for s in steps if str(s.get("uses", "")).startswith("actions/checkout@"))
     assert checkout["with"]["persist-credentials"] is False
     sync_step = next(s for s in steps if "issues sync" in str(s.get("run", "")))

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
-from conftest import Repo
-
-PROBE = (
-    "import sys; from incidentctl.fastpath import run; "
-    "status = run(sys.argv[1:]); print('yaml' in sys.modules, status); sys.exit(status)"
-)
+from conftest import Repo, log_in_fresh_process
 
 
 def _log_in_fresh_process(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", PROBE, "--repo", str(repo.path), "log", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return log_in_fresh_process(repo, *args, report="'yaml' in sys.modules, status")
 
 
 def test_log_on_a_known_front_matter_does_not_import_yaml(repo: Repo) -> None:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
-from conftest import Repo, git
+from conftest import Repo, git, tool
 
 ROOT = Path(__file__).resolve().parent.parent
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
@@ -23,16 +21,6 @@ def hook() -> dict[str, Any]:
     assert isinstance(hooks, list)
     assert [h["id"] for h in hooks] == ["incidentctl-check"]
     found: dict[str, Any] = hooks[0]
-    return found
-
-
-def tool(name: str) -> str:
-    """A console script of this venv (next to this Python), else one on PATH."""
-    beside = Path(sys.executable).with_name(name)
-    if beside.exists():
-        return str(beside)
-    found = shutil.which(name)
-    assert found, f"{name} is not installed; run `pip install -e '.[test]'` (or scripts/test)"
     return found
 
 

@@ -4,28 +4,17 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import tool
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / ".github" / "workflows"
 FILES = sorted(p for p in WORKFLOWS.glob("*") if p.suffix in (".yml", ".yaml"))
 IDS = [p.name for p in FILES]
 PINNED = re.compile(r"^[^@\s]+@[0-9a-f]{40}$")
-
-
-def tool(name: str) -> str:
-    """A tool from the test extra: next to this Python (the venv), else on PATH."""
-    beside = Path(sys.executable).with_name(name)
-    if beside.exists():
-        return str(beside)
-    found = shutil.which(name)
-    assert found, f"{name} is not installed; run `pip install -e '.[test]'` (or scripts/test)"
-    return found
 
 
 def offline_env() -> dict[str, str]:
