@@ -137,6 +137,11 @@ class IncidentRepo:
     def incidents_dir(self) -> Path:
         return self.root / self.config.incidents_dir
 
+    @property
+    def incidents_top(self) -> str:
+        """`incidents_dir` as a string (what the `log` path works with)."""
+        return os.path.join(self.git.top, self.config.incidents_dir)
+
     def rel(self, path: str | os.PathLike[str]) -> str:
         """A path inside the repository, relative to its root, with `/`."""
         rel = os.path.relpath(path, self.git.top)
@@ -157,7 +162,7 @@ class IncidentRepo:
         `containing`: only file names holding this text (lower case), which spares the
         ID matcher the other files when `log` looks for one incident among thousands.
         """
-        top = os.path.join(self.git.top, self.config.incidents_dir)
+        top = self.incidents_top
         id_of = self.config.id_matcher()
         found = []
         try:
@@ -203,7 +208,7 @@ class IncidentRepo:
                 f"{ref!r} matches {len(matches)} incidents ({shown}{more}); give more of the ID"
             )
         ident, folder, name = matches[0]
-        return ident, os.path.join(self.git.top, self.config.incidents_dir, folder, name)
+        return ident, os.path.join(self.incidents_top, folder, name)
 
     def read(self, ref: str) -> tuple[str, str, IncidentFile]:
         ident, path = self._locate(ref)
