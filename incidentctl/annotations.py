@@ -13,13 +13,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .check import ERROR, WARNING, Report
+from .safetext import safe
 
 MAX_PER_LEVEL = 10  # GitHub shows at most 10 errors and 10 warnings per step
 SUMMARY_LIMIT = 1024 * 1024  # bytes GitHub accepts in $GITHUB_STEP_SUMMARY per step
 
 
 def escape_data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A workflow command's message: `%`, CR and LF as GitHub wants them, the rest safe."""
+    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return safe(value)
 
 
 def escape_property(value: str) -> str:
@@ -58,7 +61,7 @@ def log_lines(report: Report, token: str | None = None) -> list[str]:
 
 
 def _cell(value: str) -> str:
-    return html.escape(" ".join(value.split()), quote=False).replace("|", "&#124;")
+    return html.escape(safe(" ".join(value.split())), quote=False).replace("|", "&#124;")
 
 
 def summary_markdown(report: Report, limit: int = SUMMARY_LIMIT) -> str:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import IncidentctlError, InvalidIncident
 from .incidentfile import IncidentFile
+from .safetext import describe, first_unsafe_in, safe, unsafe_lines
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -27,6 +28,7 @@ WARNING = "warning"
 RULES = {
     "encoding": "the file is UTF-8 text",
     "conflict-marker": "no leftover merge conflict markers",
+    "control-character": "no control, bidi or invisible format character in the text or a value",
     "front-matter": "the file starts with a closed `---` YAML front matter mapping",
     "yaml": "the front matter is valid YAML",
     "duplicate-key": "no key appears twice in the front matter",
@@ -66,12 +68,12 @@ class Problem:
         }
 
     def text(self) -> str:
-        """`path:line: rule: message` on one line, whatever line breaks the file held."""
-        # A YAML key or a file name may hold a line break; shown as `\\n`, it cannot forge
-        # another problem line, or a workflow command at the start of a log line.
+        """`path:line: rule: message` on one line, whatever characters the file held."""
+        # A YAML key or a file name may hold a line break or an escape sequence; shown
+        # as `\\n` or `\\x1b` (safetext.safe), it cannot forge another problem line, a
+        # workflow command at the start of a log line, or act on the terminal.
         suffix = " (warning)" if self.level == WARNING else ""
-        line = f"{self.path}:{self.line}: {self.rule}{suffix}: {self.message}"
-        return line.replace("\r", "\\r").replace("\n", "\\n")
+        return safe(f"{self.path}:{self.line}: {self.rule}{suffix}: {self.message}")
 
 
 @dataclass(frozen=True)
@@ -237,17 +239,44 @@ def file_problems(
         file = IncidentFile.read(path, rel)
     except InvalidIncident as exc:
         return [Problem(rel, exc.line or 1, exc.rule or "front-matter", exc.message)], None
+    hidden = character_problems(file)
     try:
         incident = Incident.model_validate(file.data)
     except ValidationError as exc:
-        return _schema_problems(file, exc), file
-    problems: list[Problem] = []
+        return hidden + _schema_problems(file, exc), file
+    problems: list[Problem] = hidden
     problems += _identity(repo, path, file, incident, ids)
     problems += _timestamps(file, incident)
     problems += _timeline(file)
     problems += action_item_problems(file, incident)
     problems += postmortem_problems(repo.config, file, incident)
     return problems, file
+
+
+def character_problems(file: IncidentFile) -> list[Problem]:
+    """Control, bidi and invisible format characters, in the lines and in the values.
+
+    They can reorder what a reviewer reads (U+202E shows `gnp.exe` as `exe.png`), hide
+    text, or act on a terminal; a YAML escape such as `"\\e"` puts one in a value that
+    no line shows, so the loaded values are looked at too (safetext).
+    """
+    why = "remove it: it can hide or reorder text, or act on a terminal"
+    out = [
+        Problem(file.path, line, "control-character", f"the line holds {describe(char)}; {why}")
+        for line, char in unsafe_lines(file.lines)
+    ]
+    seen = {p.line for p in out}
+    for key, value in file.data.items():
+        char = first_unsafe_in([key, value])
+        line = file.key_line(str(key)) or 2
+        if char is not None and line not in seen:
+            what = f"{_holder(key)} holds {describe(char)}"
+            out.append(Problem(file.path, line, "control-character", f"{what}; {why}"))
+    return out
+
+
+def _holder(key: object) -> str:
+    return f"the key `{key}`" if first_unsafe_in(key) else f"the value of `{key}`"
 
 
 def _rel(repo: IncidentRepo, path: Path) -> str:

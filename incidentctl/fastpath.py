@@ -90,6 +90,7 @@ def run(argv: Sequence[str]) -> int | None:
 
     from .errors import IncidentctlError
     from .output import change_report
+    from .safetext import safe
     from .store import IncidentRepo
     from .timeutil import parse_time
 
@@ -107,7 +108,7 @@ def run(argv: Sequence[str]) -> int | None:
             commit=bool(opts["commit"]),
         )
     except IncidentctlError as exc:
-        sys.stderr.write(f"Error: {exc}\n")
+        sys.stderr.write(f"Error: {safe(str(exc))}\n")
         return 1
     except KeyboardInterrupt:
         sys.stderr.write("\nAborted!\n")  # as click says it

@@ -16,6 +16,7 @@ from .lines import fence as fence_run
 from .lines import heading as parse_heading
 from .lines import is_conflict_marker, is_temp_name
 from .record import Record
+from .safetext import is_unsafe
 from .timeutil import format_ts
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     StrPath = str | os.PathLike[str]
 
 # Author names stand between ** marks on one line: control characters, * and ` go.
+# (These are the fast ones; clean_author removes every unsafe character.)
 _AUTHOR_UNSAFE = dict.fromkeys([*range(0x20), 0x7F, ord("*"), ord("`")], " ")
 
 _TOP_KEY = r"^([A-Za-z_][A-Za-z0-9_-]*)[ \t]*:(?:[ \t]|$)"  # compiled on first use
@@ -56,8 +58,15 @@ class Entry(Record):
 
 
 def clean_author(name: str) -> str:
-    """An author as it can stand in an entry: one line, no Markdown emphasis marks."""
-    return " ".join(name.translate(_AUTHOR_UNSAFE).split()) or "unknown"
+    """An author as it can stand in an entry: one line, no Markdown emphasis marks.
+
+    git's user.name is not checked by git: control, bidi and other invisible
+    characters (safetext) become spaces too, so they never reach the file.
+    """
+    name = name.translate(_AUTHOR_UNSAFE)
+    if not name.isprintable():
+        name = "".join(" " if is_unsafe(c) else c for c in name)
+    return " ".join(name.split()) or "unknown"
 
 
 def format_entry(entry: Entry) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
+from .safetext import json_safe, safe
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
 if TYPE_CHECKING:
     from typing import Any
@@ -18,18 +20,21 @@ def colour_enabled() -> bool:
 
 
 def bold(text: str) -> str:
+    """`text` in bold on a terminal; escaped (safetext.safe) either way."""
+    text = safe(text)
     return f"\x1b[1m{text}\x1b[0m" if colour_enabled() else text
 
 
 def to_json(data: Any) -> str:
+    """One JSON document; control and bidi characters inside strings as `\\uXXXX`."""
     import json
 
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    return json_safe(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def commit_note(sha: str | None, pushed: str | None = None) -> str:
-    note = f"commit {sha[:10]}" if sha else "not committed (--no-commit)"
-    return f"{note}, pushed to {pushed}" if pushed else note
+    note = f"commit {safe(sha[:10])}" if sha else "not committed (--no-commit)"
+    return f"{note}, pushed to {safe(pushed)}" if pushed else note
 
 
 def change_report(change: Change, as_json: bool = False) -> str:
@@ -45,4 +50,4 @@ def change_report(change: Change, as_json: bool = False) -> str:
             }
         )
     note = commit_note(change.commit, change.extra.get("pushed"))
-    return f"{bold(change.id)}: {change.subject} ({note})"
+    return f"{bold(change.id)}: {safe(change.subject)} ({note})"

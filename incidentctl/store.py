@@ -12,6 +12,7 @@ from .gitrepo import GitRepo
 from .incidentfile import Entry, IncidentFile, format_entry, remove_stale_temps, write_atomic
 from .knowngood import KnownGood
 from .record import Record
+from .safetext import describe, first_unsafe, first_unsafe_in, unsafe_lines
 from .timeutil import format_ts, utcnow
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
@@ -25,16 +26,6 @@ if TYPE_CHECKING:
     from .proc import Process
     from .rows import ActionRow, Commit, Summary, SyncResult
 
-# Control characters but tab and newline, and the line separators of str.splitlines().
-_CONTROL = frozenset(
-    [
-        *map(chr, range(0x09)),
-        *map(chr, range(0x0B, 0x20)),
-        *map(chr, range(0x7F, 0xA0)),
-        "\u2028",
-        "\u2029",
-    ]
-)
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 _RAND_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford: no i, l, o, u
 TEXT_MAX = 10_000
@@ -77,15 +68,35 @@ def clean_text(text: str, what: str, *, max_len: int = TEXT_MAX, one_line: bool 
     text = text.replace("\r\n", "\n").strip()
     if one_line and "\n" in text:
         raise InvalidInput(f"{what} must be a single line")
-    # U+0085, U+2028 and U+2029 are line breaks to str.splitlines(), which the file
-    # layer splits on: let through, they would cut a title or an entry in two.
-    if not _CONTROL.isdisjoint(text):
-        raise InvalidInput(f"{what} contains control characters or line separators; remove them")
+    # Controls but tab and newline (ESC starts terminal escape sequences; U+0085 is a
+    # line break to str.splitlines(), which the file layer splits on), U+2028/U+2029,
+    # and invisible format characters (bidi overrides, zero-width spaces): safetext.
+    char = first_unsafe(text, "\t\n")
+    if char is not None:
+        raise InvalidInput(f"{what} contains {describe(char)}; remove it")
     if not text:
         raise InvalidInput(f"{what} is empty")
     if len(text) > max_len:
         raise InvalidInput(f"{what} is {len(text)} characters long; the limit is {max_len}")
     return text
+
+
+def refuse_hidden_characters(file: IncidentFile) -> None:
+    """A file edited by hand keeps to what the command line allows (safetext)."""
+    places = [(line, "the line holds", char) for line, char in unsafe_lines(file.lines)]
+    for key, value in file.data.items():
+        char = first_unsafe_in([key, value])
+        if char is not None:
+            holder = f"the key `{key}`" if first_unsafe_in(key) else f"the value of `{key}`"
+            places.append((file.key_line(str(key)) or 2, f"{holder} holds", char))
+    if places:
+        line, where, char = places[0]
+        raise InvalidIncident(
+            f"{where} {describe(char)}; remove it",
+            path=file.path,
+            line=line,
+            rule="control-character",
+        )
 
 
 def slugify(title: str, max_len: int = 48) -> str:
@@ -607,6 +618,7 @@ class IncidentRepo:
 
         def mutate(file: IncidentFile) -> str:
             edited = IncidentFile(text, file.path)
+            refuse_hidden_characters(edited)
             validate(edited)
             if edited.id != file.id:
                 raise InvalidIncident(

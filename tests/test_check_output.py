@@ -155,7 +155,7 @@ ODD_PATH = "incidents/2026/INC-20260301-abcd-a,b%c:d.md"
 
 
 def odd_repo(repo: Repo) -> None:
-    """A file whose name holds `,%:` and whose only problem message holds CR LF, %, | and <."""
+    """A file whose name holds `,%:` and whose problem messages hold CR LF, %, | and <."""
     text = BASE.format(id="INC-20260301-abcd").replace("---\n", f'---\n"{ODD_KEY}": 1\n', 1)
     put(repo, ODD_PATH, text)
     put(repo, B, BASE.format(id="INC-20260302-efgh"))
@@ -168,12 +168,18 @@ def test_github_output_exactly(repo: Repo, tmp_path: Path) -> None:
     result = repo.run("check", "--format", "github", env={"GITHUB_STEP_SUMMARY": str(summary)})
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    token = re.fullmatch(r"::stop-commands::([0-9a-f]{32})", lines[2])
+    token = re.fullmatch(r"::stop-commands::([0-9a-f]{32})", lines[3])
     assert token, lines
     message = (
         f"`{ODD_KEY_VALUE}` is not a known key; fix the spelling, or prefix custom keys with x-"
     )
+    hidden = (
+        "holds the control character U+000D (\\r); "
+        "remove it: it can hide or reorder text, or act on a terminal"
+    )
     assert lines == [
+        "::error file=incidents/2026/INC-20260301-abcd-a%2Cb%25c%3Ad.md,line=2,"
+        "title=incidentctl control-character::the key `odd%0D%0Akey%25,: |<b>` " + hidden,
         "::error file=incidents/2026/INC-20260301-abcd-a%2Cb%25c%3Ad.md,line=2,"
         "title=incidentctl schema::`odd%0D%0Akey%25,: |<b>` is not a known key; "
         "fix the spelling, or prefix custom keys with x-",
@@ -181,17 +187,21 @@ def test_github_output_exactly(repo: Repo, tmp_path: Path) -> None:
         "opened in 2026 but filed under 2025/",
         f"::stop-commands::{token.group(1)}",
         f"{B}:6: year-folder (warning): opened in 2026 but filed under 2025/",
+        f"{ODD_PATH}:2: control-character: the key `odd\\r\\nkey%,: |<b>` " + hidden,
         f"{ODD_PATH}:2: schema: " + message.replace("\r", "\\r").replace("\n", "\\n"),
         f"::{token.group(1)}::",
     ]
     assert summary.read_text(encoding="utf-8") == (
         "## incidentctl check failed\n"
         "\n"
-        "2 incident file(s) checked: 1 error(s), 1 warning(s).\n"
+        "2 incident file(s) checked: 2 error(s), 1 warning(s).\n"
         "\n"
         "| File | Line | Rule | Level | Problem |\n"
         "| --- | --- | --- | --- | --- |\n"
         f"| `{B}` | 6 | year-folder | warning | opened in 2026 but filed under 2025/ |\n"
+        f"| `{ODD_PATH}` | 2 | control-character | error | the key `odd key%,: &#124;&lt;b&gt;` "
+        + hidden
+        + " |\n"
         f"| `{ODD_PATH}` | 2 | schema | error | `odd key%,: &#124;&lt;b&gt;` is not a known key; "
         "fix the spelling, or prefix custom keys with x- |\n"
     )

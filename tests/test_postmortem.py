@@ -622,6 +622,12 @@ RULE_CASES: list[tuple[str, dict[str, str | bytes], set[str], dict[str, str | by
         {PATH: edit(BASE, "## Summary\n", "## Summary\n\nA diff <<<<<<< in prose.\n")},
     ),
     (
+        "control-character",
+        {PATH: edit(BASE, "## Summary\n", "## Summary\n\nSee report\u202egnp.exe today.\n")},
+        {"control-character"},
+        {PATH: edit(BASE, "## Summary\n", "## Summary\n\nPaged 👩\u200d💻 at the café.\n")},
+    ),
+    (
         "front-matter",
         {PATH: BASE.replace("---\n", "", 1)},
         {"front-matter"},

@@ -13,6 +13,7 @@ from .. import __version__
 from ..errors import IncidentctlError
 from ..output import change_report, colour_enabled, to_json
 from ..output import commit_note as commit_note  # for the command modules
+from ..safetext import safe
 
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
@@ -54,8 +55,42 @@ def handle_errors(func: F) -> F:
 
 
 def style(text: str, **kwargs: Any) -> str:
-    """click.style, unless NO_COLOR is set or stdout is not a terminal."""
+    """click.style, unless NO_COLOR is set or stdout is not a terminal; escaped either way."""
+    text = safe(text)
     return click.style(text, **kwargs) if colour_enabled() else text
+
+
+def warn(message: str) -> None:
+    """`warning: …` on stderr, escaped like everything printed (safetext.safe)."""
+    click.echo(f"warning: {safe(message)}", err=True)
+
+
+def _escape_message(exc: click.ClickException) -> None:
+    # click types `message` as Final, but its own show() reads the attribute.
+    exc.message = safe(exc.message)  # type: ignore[misc]
+
+
+class Group(click.Group):
+    """The command group; every error message click prints passes through `safe()`.
+
+    Errors quote file names, IDs, user text and git's stderr. Catching them here, where
+    each subcommand is parsed and invoked, covers incidentctl's own errors and click's
+    usage errors alike, while click still prints them and picks the exit status.
+    """
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.ClickException as exc:
+            _escape_message(exc)
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            _escape_message(exc)
+            raise
 
 
 def emit_json(data: Any) -> None:
@@ -76,7 +111,8 @@ def complete_ids(
         ids = [ident for ident, _ in repo.files()]
     except Exception:  # completion must never break the shell
         return []
-    return [CompletionItem(i) for i in ids if incomplete.lower() in i.lower()]
+    # A name a terminal or shell could act on is never offered (safetext.safe).
+    return [CompletionItem(i) for i in ids if incomplete.lower() in i.lower() and safe(i) == i]
 
 
 def id_argument(func: F) -> F:
@@ -111,6 +147,7 @@ def report_change(change: Any, as_json: bool = False) -> None:
 
 
 @click.group(
+    cls=Group,
     context_settings=CONTEXT,
     epilog="Run `incidentctl COMMAND -h` for a command's options. "
     "Docs: the README of the incidentctl repository.",

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import click
 
+from ..safetext import safe
 from . import (
     State,
     commit_note,
@@ -84,7 +85,8 @@ def open_(
         title = click.prompt("Title (what is broken, as users see it)")
     if severity is None and interactive:
         for name, policy in repo.config.severities.items():
-            click.echo(f"  {name}: {policy.description} (respond {policy.response})", err=True)
+            about = f"{name}: {policy.description} (respond {policy.response})"
+            click.echo(f"  {safe(about)}", err=True)
         severity = click.prompt("Severity", default=repo.config.default_severity)
         if summary is None:
             summary = click.prompt("Symptoms (optional)", default="", show_default=False) or None
@@ -107,12 +109,12 @@ def open_(
     policy = repo.config.severities[change.extra["severity"]]
     click.echo(
         f"Opened {style(change.id, bold=True)} "
-        f"({style(change.extra['severity'], fg='red', bold=True)}, {change.extra['status']})"
+        f"({style(change.extra['severity'], fg='red', bold=True)}, {safe(change.extra['status'])})"
     )
-    click.echo(f"  {change.path}")
+    click.echo(f"  {safe(change.path)}")
     click.echo(
-        f"  Commander: {change.extra['commander']} · respond {policy.response} · "
-        f"update every {policy.update_every}"
+        f"  Commander: {safe(change.extra['commander'])} · respond {safe(policy.response)} · "
+        f"update every {safe(policy.update_every)}"
     )
     click.echo(f"  {commit_note(change.commit, change.extra.get('pushed'))}")
 
@@ -254,7 +256,7 @@ def edit(state: State, incident_id: str, no_commit: bool) -> None:
         try:
             change = repo.replace(incident_id, edited, commit=not no_commit)
         except IncidentctlError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {safe(str(exc))}", err=True)
             if sys.stdin.isatty() and click.confirm("Re-open the editor?", default=True):
                 text = edited
                 continue

@@ -6,7 +6,8 @@ import os
 
 import click
 
-from . import State, emit_json, handle_errors, json_option, style
+from ..safetext import safe
+from . import State, emit_json, handle_errors, json_option, style, warn
 
 
 @click.group("issues", context_settings={"help_option_names": ["-h", "--help"]})
@@ -86,8 +87,8 @@ def sync(
         label=label,
         dry_run=dry_run,
         write_back=write_back,
-        progress=None if quiet else (lambda line: click.echo(line, err=True)),
-        warn=lambda line: click.echo(f"warning: {line}", err=True),
+        progress=None if quiet else (lambda line: click.echo(safe(line), err=True)),
+        warn=warn,
     )
     if as_json:
         emit_json(report.as_json())
@@ -100,7 +101,8 @@ def sync(
         for o in report.outcomes:
             if o.result == "failed":
                 click.echo(
-                    f"{style('failed', fg='red')}: {o.incident}/{o.action}: {o.error}", err=True
+                    f"{style('failed', fg='red')}: {safe(f'{o.incident}/{o.action}: {o.error}')}",
+                    err=True,
                 )
         click.echo(
             f"{counts['created']} {verb}created, {counts['existing']} existing, "
@@ -108,7 +110,7 @@ def sync(
             + (f"; linked {len(report.linked)} incident(s)" if report.linked else "")
         )
         for dup in report.duplicates:
-            click.echo(f"warning: issue #{dup['number']} duplicates {dup['key']}", err=True)
+            warn(f"issue #{dup['number']} duplicates {dup['key']}")
     if report.failed:
         raise SystemExit(1)
 

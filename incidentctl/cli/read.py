@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import State, emit_json, handle_errors, id_argument, json_option, style
+from ..safetext import safe
+from . import State, emit_json, handle_errors, id_argument, json_option, style, warn
 
 if TYPE_CHECKING:
     from ..model import Status
@@ -61,19 +62,19 @@ def show(state: State, incident_id: str, as_json: bool) -> None:
         return
     policy = repo.config.severities[incident.severity.value]
     status = incident.status.value
-    click.echo(f"{style(incident.id, bold=True)}  {incident.title}")
+    click.echo(f"{style(incident.id, bold=True)}  {safe(incident.title)}")
     sev = incident.severity.value
     click.echo(
         f"  {style(sev, fg=SEVERITY_COLOURS[sev], bold=True)}"
         f" · {style(status, fg=STATUS_COLOURS[status])} · {incident.type.value} · "
         f"{incident.environment.value} · {incident.visibility.value}"
     )
-    click.echo(f"  Respond {policy.response}; update every {policy.update_every}")
+    click.echo(f"  Respond {safe(policy.response)}; update every {safe(policy.update_every)}")
     if incident.services:
-        click.echo(f"  {'Services:':<14}{', '.join(incident.services)}")
-    click.echo(f"  {'Commander:':<14}{incident.commander or '-'}")
+        click.echo(f"  {'Services:':<14}{safe(', '.join(incident.services))}")
+    click.echo(f"  {'Commander:':<14}{safe(incident.commander or '-')}")
     for role, name in incident.roles.items():
-        click.echo(f"  {role.capitalize() + ':':<14}{name}")
+        click.echo(f"  {safe(role.capitalize() + ':'):<14}{safe(name)}")
     end = incident.resolved_at or utcnow()
     click.echo(
         f"  {'Opened:':<14}{_ts(incident.opened_at)} ({format_duration(end - incident.opened_at)}"
@@ -91,7 +92,7 @@ def show(state: State, incident_id: str, as_json: bool) -> None:
         if value:
             label = key.removesuffix("_at").capitalize() + ":"
             click.echo(f"  {label:<14}{_ts(value)}")
-    click.echo(f"  {'File:':<14}{file.path}")
+    click.echo(f"  {'File:':<14}{safe(file.path)}")
     click.echo("")
     click.echo(style("Timeline", bold=True))
     _print_entries(entries)
@@ -101,7 +102,8 @@ def show(state: State, incident_id: str, as_json: bool) -> None:
         for item in incident.action_items:
             mark = "x" if item.status.value == "done" else " "
             due = item.due.isoformat() if item.due else "no due date"
-            click.echo(f"  [{mark}] {item.id} {item.title} ({item.owner or 'no owner'}, {due})")
+            who = safe(item.owner or "no owner")
+            click.echo(f"  [{mark}] {safe(item.id)} {safe(item.title)} ({who}, {due})")
 
 
 def _print_entries(entries: list[Any]) -> None:
@@ -110,11 +112,11 @@ def _print_entries(entries: list[Any]) -> None:
     for entry in entries:
         lines = entry.text.split("\n")
         click.echo(
-            f"  {style(_short(entry.at), dim=True)}  {entry.author}  "
-            f"{style(entry.kind, fg='cyan')}  {lines[0]}"
+            f"  {style(_short(entry.at), dim=True)}  {safe(entry.author)}  "
+            f"{style(entry.kind, fg='cyan')}  {safe(lines[0])}"
         )
         for more in lines[1:]:
-            click.echo(f"  {'':17}  {more}")
+            click.echo(f"  {'':17}  {safe(more)}")
 
 
 @click.command("timeline")
@@ -155,9 +157,10 @@ def history(state: State, incident_id: str, as_json: bool) -> None:
         )
         return
     if not commits:
-        click.echo(f"{ident} has no commits yet.", err=True)
+        click.echo(f"{safe(ident)} has no commits yet.", err=True)
     for c in commits:
-        click.echo(f"{style(c.sha[:10], fg='yellow')}  {_short(c.at)}  {c.author:<20} {c.subject}")
+        author, subject = safe(c.author), safe(c.subject)
+        click.echo(f"{style(c.sha[:10], fg='yellow')}  {_short(c.at)}  {author:<20} {subject}")
 
 
 @click.command("list")
@@ -190,7 +193,7 @@ def list_(
         statuses=wanted,
         severities={parse_severity(s) for s in severities},
         since=parse_date(since, what="--since") if since else None,
-        warn=lambda message: click.echo(f"warning: {message}", err=True),
+        warn=warn,
     )
     if as_json:
         emit_json([r.as_json() for r in rows])
@@ -198,12 +201,12 @@ def list_(
     if not rows:
         click.echo("No incidents match.", err=True)
         return
-    width = max(len(r.id) for r in rows)
+    width = max(len(safe(r.id)) for r in rows)
     for r in rows:
         click.echo(
-            f"{r.id:<{width}}  {style(r.severity, fg=SEVERITY_COLOURS[r.severity]):<5}  "
+            f"{safe(r.id):<{width}}  {style(r.severity, fg=SEVERITY_COLOURS[r.severity]):<5}  "
             f"{style(f'{r.status:<13}', fg=STATUS_COLOURS[r.status])}  {_short(r.opened_at)}  "
-            f"{r.title}"
+            f"{safe(r.title)}"
         )
 
 

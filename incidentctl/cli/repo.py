@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..safetext import safe
 from . import emit_json, handle_errors, style
 
 
@@ -30,9 +31,9 @@ def init(path: Path | None, force: bool, install: str | None) -> None:
     if ran_git_init:
         click.echo("Initialised a git repository.")
     for name in created:
-        click.echo(f"  {style('created', fg='green')}  {name}")
+        click.echo(f"  {style('created', fg='green')}  {safe(name)}")
     for name in kept:
-        click.echo(f"  {style('kept', fg='yellow')}     {name} (exists; --force overwrites)")
+        click.echo(f"  {style('kept', fg='yellow')}     {safe(name)} (exists; --force overwrites)")
     click.echo('Next: incidentctl open "What is broken" --severity SEV-2')
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ..safetext import safe
 from . import (
     State,
     emit_json,
@@ -17,6 +18,7 @@ from . import (
     no_commit_option,
     report_change,
     style,
+    warn,
 )
 
 
@@ -41,12 +43,12 @@ def postmortem(state: State, incident_id: str, no_commit: bool, as_json: bool) -
             ident, path = state.repo().resolve(incident_id)
             emit_json({"id": ident, "path": state.repo().rel(path), "commit": None, "added": []})
         else:
-            click.echo(exc.message, err=True)
+            click.echo(safe(exc.message), err=True)
         return
     report_change(change, as_json)
     if change.extra["added"] and not as_json:
-        click.echo(f"  Write the sections marked TODO in {change.path},")
-        click.echo(f"  then `incidentctl check {change.path}` and open a pull request.")
+        click.echo(f"  Write the sections marked TODO in {safe(change.path)},")
+        click.echo(f"  then `incidentctl check {safe(change.path)}` and open a pull request.")
 
 
 @click.group("action", context_settings={"help_option_names": ["-h", "--help"]})
@@ -127,7 +129,7 @@ def action_list(
         incident_id,
         open_only=open_only,
         overdue=overdue,
-        warn=lambda message: click.echo(f"warning: {message}", err=True),
+        warn=warn,
     )
     if as_json:
         emit_json([r.as_json() for r in rows])
@@ -139,7 +141,10 @@ def action_list(
         mark = "x" if r.status == "done" else " "
         due = r.due.isoformat() if r.due else "no due date"
         late = style(" OVERDUE", fg="red", bold=True) if r.overdue else ""
-        click.echo(f"[{mark}] {r.incident} {r.id:<5} {due}  {r.owner or '-':<16} {r.title}{late}")
+        owner = safe(r.owner or "-")
+        click.echo(
+            f"[{mark}] {safe(r.incident)} {safe(r.id):<5} {due}  {owner:<16} {safe(r.title)}{late}"
+        )
 
 
 @click.command("check")

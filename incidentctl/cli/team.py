@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..safetext import safe
 from . import State, emit_json, handle_errors, json_option, style
 
 
@@ -43,8 +44,9 @@ def sync(state: State, attempts: int, as_json: bool) -> None:
         )
         return
     for old, new in result.renumbered:
+        old = safe(old)
         click.echo(f"Renumbered {old} to {style(new, bold=True)}: {old} is taken on the remote.")
-    where = f"{result.remote}/{result.branch}"
+    where = safe(f"{result.remote}/{result.branch}")
     pulled = f"Pulled {result.pulled} commit(s); " if result.pulled else ""
     if result.pushed:
         tries = f" after {result.attempts} attempts" if result.attempts > 1 else ""
