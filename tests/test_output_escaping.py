@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Repo, console_script, run_env
+from github_standin import GitHubStandIn
 
 from incidentctl.safetext import json_safe, safe
 
@@ -178,6 +179,19 @@ def test_terminal_receives_no_escape_sequence_from_the_data(
     assert status == (0 if name in readers else 2 if name == "error-usage" else 1)
     if name.startswith("error"):  # one line, naming what is wrong
         assert len([line for line in plain.splitlines() if line.startswith("Error:")]) == 1
+
+
+def test_issues_sync_messages_are_escaped(repo: Repo, hostile: str, github: GitHubStandIn) -> None:
+    """A server's error text and the progress lines reach the terminal escaped."""
+    repo.ok("action", "add", hostile, "Add an alert", "-o", "bob", "-d", "7d")
+    github.fail("POST", r"/issues$", 422, body={"message": f"Validation {OSC_52}{RLO}"})
+    env = {**run_env(), **github.env()}
+    env.pop("NO_COLOR", None)
+    status, output = run_in_pty(["issues", "sync", "--pace", "0"], repo.path, env)
+    plain = assert_terminal_safe(output, colour=True)
+    assert status == 1
+    assert "Validation \\x1b]52;c;cHduZWQ=\\x07\\u202egnp.exe" in plain, plain
+    assert "listing issues labelled" in plain
 
 
 def test_pipes_get_the_same_escaping_without_colour(repo: Repo, hostile: str) -> None:
