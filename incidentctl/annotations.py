@@ -30,8 +30,10 @@ def escape_property(value: str) -> str:
 
 
 def annotation_lines(report: Report) -> list[str]:
-    """`::error …::` / `::warning …::` lines, at most 10 per level, then one notice."""
-    lines: list[str] = []
+    """`::error …::` / `::warning …::` lines, at most 10 per level, then the notices."""
+    lines = [
+        f"::notice title=incidentctl policy::{escape_data(notice)}" for notice in report.notices
+    ]
     hidden = 0
     for level in (ERROR, WARNING):
         problems = [p for p in report.problems if p.level == level]
@@ -57,6 +59,8 @@ def log_lines(report: Report, token: str | None = None) -> list[str]:
     """The plain report for the log, fenced so its text cannot run workflow commands."""
     token = token or secrets.token_hex(16)
     body = [p.text() for p in report.problems] or ["no problems"]
+    if report.policy is not None:
+        body.append(report.policy.text())
     return [f"::stop-commands::{token}", *body, f"::{token}::"]
 
 
@@ -76,6 +80,11 @@ def summary_markdown(report: Report, limit: int = SUMMARY_LIMIT) -> str:
         f"{warnings} warning(s).",
         "",
     ]
+    if report.policy is not None:
+        head += [_cell(report.policy.text()).replace("policy:", "Policy:", 1) + ".", ""]
+    head += [f"> **Notice:** {_cell(notice)}" for notice in report.notices]
+    if report.notices:
+        head.append("")
     if not report.problems:
         return "\n".join(head) + "\n"
     head += ["| File | Line | Rule | Level | Problem |", "| --- | --- | --- | --- | --- |"]

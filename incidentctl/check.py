@@ -10,7 +10,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import IncidentctlError, InvalidIncident
+from .config import CONFIG_NAME
+from .errors import ConfigError, IncidentctlError, InvalidIncident
 from .incidentfile import IncidentFile
 from .safetext import describe, first_unsafe_in, safe, unsafe_lines
 
@@ -77,20 +78,65 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class PolicySource:
+    """Where the rules (`incidentctl.toml`) of a check came from."""
+
+    ref: str | None  # the revision read, or None: the work tree's file
+    commit: str | None  # the commit `ref` named
+    edited: bool  # the change under review edits incidentctl.toml
+
+    def text(self) -> str:
+        if self.ref is None:
+            return f"policy: {CONFIG_NAME} of the work tree"
+        return f"policy: {CONFIG_NAME} as of {self.ref} ({(self.commit or '')[:12]})"
+
+    def notice(self) -> str | None:
+        if not self.edited:
+            return None
+        if self.ref is None:
+            return (
+                f"this change edits {CONFIG_NAME}, and it was checked against its own edited "
+                "rules (--policy-from-worktree)"
+            )
+        return (
+            f"this change edits {CONFIG_NAME}; it was checked against the rules of {self.ref}, "
+            "and its new rules apply only once it is merged"
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "from": "worktree" if self.ref is None else "ref",
+            "ref": self.ref,
+            "commit": self.commit,
+            "edited": self.edited,
+        }
+
+
+@dataclass(frozen=True)
 class Report:
     problems: list[Problem]
     checked: list[str]
+    policy: PolicySource | None = None  # set by --changed-since
 
     @property
     def ok(self) -> bool:
         return not any(p.level == ERROR for p in self.problems)
 
+    @property
+    def notices(self) -> list[str]:
+        notice = self.policy.notice() if self.policy else None
+        return [notice] if notice else []
+
     def as_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "ok": self.ok,
             "problems": [p.as_json() for p in self.problems],
             "checked": self.checked,
         }
+        if self.policy is not None:  # --changed-since: which rules applied, and why
+            out["policy"] = self.policy.as_json()
+            out["notices"] = self.notices
+        return out
 
 
 @dataclass(frozen=True)
@@ -459,7 +505,10 @@ def action_item_problems(file: IncidentFile, incident: Incident) -> list[Problem
 
 def incident_paths(repo: IncidentRepo) -> list[Path]:
     """Every Markdown file in the incidents folder's year folders."""
-    base = repo.incidents_dir
+    return incident_paths_in(repo.incidents_dir)
+
+
+def incident_paths_in(base: Path) -> list[Path]:
     return sorted(base.glob("*/*.md")) if base.is_dir() else []
 
 
@@ -468,9 +517,30 @@ def run(
     paths: Iterable[Path] = (),
     *,
     changed_since: str | None = None,
+    policy_from_worktree: bool = False,
 ) -> Report:
-    """Check the given files (default: every incident file)."""
-    everything = incident_paths(repo)
+    """Check the given files (default: every incident file).
+
+    With `changed_since`, only files changed since the merge base with that revision
+    are checked, against the `incidentctl.toml` of that revision (unless
+    `policy_from_worktree`): the change under review cannot relax its own check.
+    """
+    source: PolicySource | None = None
+    rules = repo
+    changed: set[Path] = set()
+    if changed_since is not None:
+        paths_changed = repo.git.changed_since(changed_since, deleted=True)
+        edited = CONFIG_NAME in paths_changed
+        if policy_from_worktree:
+            source = PolicySource(None, None, edited)
+        else:
+            rules, commit = policy_at(repo, changed_since)
+            source = PolicySource(changed_since, commit, edited)
+        changed = {(repo.root / p).resolve() for p in paths_changed}
+    # Files in the incidents folder of either policy: moving `incidents_dir` away
+    # does not take a changed file out of the check.
+    folders = dict.fromkeys([rules.incidents_dir.resolve(), repo.incidents_dir.resolve()])
+    everything = sorted({p for folder in folders for p in incident_paths_in(folder)})
     targets = [p.resolve() for p in paths]
     expanded: list[Path] = []
     for target in targets:
@@ -482,19 +552,35 @@ def run(
             raise IncidentctlError(f"{target}: no such file or folder")
     selected = expanded if targets else everything
     if changed_since is not None:
-        changed = {(repo.root / p).resolve() for p in repo.git.changed_since(changed_since)}
-        base = repo.incidents_dir.resolve()
         selected = [
-            p for p in selected if p.resolve() in changed and p.resolve().is_relative_to(base)
+            p
+            for p in selected
+            if p.resolve() in changed
+            and any(p.resolve().is_relative_to(folder) for folder in folders)
         ]
     ids = _id_index(repo, everything + selected)
     problems: list[Problem] = []
     checked = []
     for path in dict.fromkeys(p.resolve() for p in selected):
-        found, _ = file_problems(repo, path, ids)
+        found, _ = file_problems(rules, path, ids)
         problems.extend(found)
         checked.append(_rel(repo, path))
-    return Report(sorted(problems), checked)
+    return Report(sorted(problems), checked, source)
+
+
+def policy_at(repo: IncidentRepo, ref: str) -> tuple[IncidentRepo, str]:
+    """The repository seen with the `incidentctl.toml` of `ref` (defaults if it has none)."""
+    from .config import Config, from_bytes
+
+    commit, raw = repo.git.file_at(ref, CONFIG_NAME)
+    try:
+        config = Config() if raw is None else from_bytes(raw)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"the policy of {ref} is not valid ({exc.message}); fix it there, "
+            "or check with --policy-from-worktree"
+        ) from None
+    return type(repo)(repo.git, config), commit
 
 
 def _id_index(repo: IncidentRepo, paths: Iterable[Path]) -> dict[str, list[str]]:

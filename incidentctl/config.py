@@ -248,6 +248,11 @@ def load(root: StrPath, cache_dir: StrPath | None = None) -> Config:
         return Config()
     except OSError as exc:
         raise ConfigError(f"cannot read {CONFIG_NAME}: {exc.strerror}") from None
+    return from_bytes(raw, cache_dir)
+
+
+def from_bytes(raw: bytes, cache_dir: StrPath | None = None) -> Config:
+    """The Config an `incidentctl.toml` holding `raw` gives (also one read from git)."""
     if all(not line.strip() or line.lstrip().startswith(b"#") for line in raw.splitlines()):
         return Config()  # only comments (as `init` writes it): no TOML parser needed
     cache = ConfigCache(cache_dir, raw) if cache_dir is not None else None

@@ -497,8 +497,40 @@ class GitRepo:
         except git.GitCommandError as exc:
             raise GitError(_git_message(["log"], str(exc.stderr))) from None
 
-    def changed_since(self, ref: str) -> list[str]:
-        """Paths (relative to the root) changed between the merge base with `ref` and now."""
+    def file_at(self, ref: str, path: str) -> tuple[str, bytes | None]:
+        """(the commit `ref` names, the bytes of `path` in it or None if it has none).
+
+        `ref` is a revision, never an option; `path` is read from git's object store,
+        so what the work tree holds (a pull request's edit) plays no part.
+        """
+        import git
+
+        if ref.startswith("-"):
+            raise GitError(f"{ref!r} is not a revision; a revision cannot start with '-'")
+        try:
+            with git.Repo(self.root) as repo:
+                try:
+                    commit = repo.commit(ref)
+                except (git.BadName, ValueError):
+                    raise GitError(
+                        f"unknown revision {ref!r}; fetch it first (e.g. `git fetch origin`)"
+                    ) from None
+                try:
+                    blob = commit.tree / path
+                except KeyError:
+                    return commit.hexsha, None
+                if blob.type != "blob" or blob.mode not in (0o100644, 0o100755):
+                    raise GitError(f"{path} at {ref} is not a regular file")
+                data: bytes = blob.data_stream.read()
+                return commit.hexsha, data
+        except git.GitCommandError as exc:
+            raise GitError(_git_message(["show"], str(exc.stderr))) from None
+
+    def changed_since(self, ref: str, *, deleted: bool = False) -> list[str]:
+        """Paths (relative to the root) changed between the merge base with `ref` and now.
+
+        Deleted paths are left out unless `deleted`.
+        """
         import git
 
         if ref.startswith("-"):
@@ -517,7 +549,7 @@ class GitRepo:
                     d.b_path or d.a_path for d in base[0].diff(None) if (d.b_path or d.a_path)
                 }
                 changed.update(repo.untracked_files)
-                return sorted(p for p in changed if p and (self.root / p).exists())
+                return sorted(p for p in changed if p and (deleted or (self.root / p).exists()))
         except git.GitCommandError as exc:
             raise GitError(_git_message(["diff"], str(exc.stderr))) from None
 

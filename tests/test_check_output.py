@@ -398,7 +398,8 @@ def test_changed_since_checks_only_the_branch(repo: Repo) -> None:
 
     result = repo.run("check", "--changed-since", "main", "--format", "json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"ok": True, "problems": [], "checked": [good]}
+    assert json.loads(result.stdout)["checked"] == [good]
+    assert json.loads(result.stdout)["ok"] is True
 
     bad = new_incident(repo, "New outage", "SEV-2", "resolved")
     result = repo.run("check", "--changed-since", "main", "--format", "json")
@@ -424,7 +425,8 @@ def test_changed_since_with_nothing_changed(repo: Repo) -> None:
     new_incident(repo, "Old outage", "SEV-2", "resolved")
     result = repo.run("check", "--changed-since", "main", "--format", "json")
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == {"ok": True, "problems": [], "checked": []}
+    doc = json.loads(result.stdout)
+    assert (doc["ok"], doc["problems"], doc["checked"], doc["notices"]) == (True, [], [], [])
 
 
 @pytest.mark.parametrize(
@@ -445,3 +447,197 @@ def test_changed_since_bad_ref(repo: Repo, ref: str, message: str) -> None:
     assert "Traceback" not in result.output
     assert result.stdout == ""
     assert not Path("/tmp/incidentctl-pwned").exists()
+
+
+# -- --changed-since: the policy of REF ---------------------------------------------------------
+
+CLOSED_SEV1 = incident(
+    "INC-20260303-wxyz",
+    {
+        "status: monitoring": "status: closed",
+        "severity: SEV-3": "severity: SEV-1",
+        "mitigated_at: 2026-03-01T10:30:00Z": "mitigated_at: 2026-03-01T10:30:00Z\n"
+        "resolved_at: 2026-03-01T11:00:00Z\nclosed_at: 2026-03-02T09:00:00Z",
+    },
+)
+SEV1_NAME = "INC-20260303-wxyz-queue-backlog.md"
+
+
+def policy_pr(
+    repo: Repo, base_toml: str | None, pr_toml: str | None, folder: str, severity: str = "SEV-1"
+) -> str:
+    """main with `base_toml`; branch `pr` adds a closed incident (SEV-1 unless told) without a
+    post-mortem under `folder` and sets incidentctl.toml to `pr_toml` (None: deletes it)."""
+    if base_toml is not None:
+        repo.file("incidentctl.toml").write_text(base_toml, encoding="utf-8")
+        repo.git("add", "incidentctl.toml")
+        repo.git("commit", "--quiet", "-m", "policy")
+    repo.git("checkout", "--quiet", "-b", "pr")
+    rel = put(repo, f"{folder}/2026/{SEV1_NAME}", CLOSED_SEV1.replace("SEV-1", severity))
+    if pr_toml is None:
+        repo.git("rm", "--quiet", "incidentctl.toml")
+    else:
+        repo.file("incidentctl.toml").write_text(pr_toml, encoding="utf-8")
+    repo.git("add", "-A")
+    repo.git("commit", "--quiet", "-m", "Close the SEV-1, relax the policy")
+    return rel
+
+
+STRICT = "[severities.SEV-3]\npostmortem = true\n"  # for a SEV-3: the defaults need none
+WEAKENINGS = [
+    pytest.param(
+        None, "[severities.SEV-1]\npostmortem = false\n", "incidents", "SEV-1", id="postmortem"
+    ),
+    pytest.param(
+        None, "[postmortem]\nrequired_sections = []\n", "incidents", "SEV-1", id="no-sections"
+    ),
+    pytest.param(
+        None,
+        '[severities.SEV-1]\nsections = ["Summary"]\n',
+        "incidents",
+        "SEV-1",
+        id="own-sections",
+    ),
+    pytest.param(
+        '[postmortem]\nplaceholder_pattern = "TODO"\nrequired_sections = ["Summary", "Impact"]\n',
+        '[postmortem]\nplaceholder_pattern = "NEVER"\nrequired_sections = ["Summary"]\n',
+        "incidents",
+        "SEV-1",
+        id="placeholder",
+    ),
+    pytest.param(
+        None, 'incidents_dir = "elsewhere"\n', "incidents", "SEV-1", id="incidents-dir-away"
+    ),
+    pytest.param(
+        None,
+        'incidents_dir = "records"\n[severities.SEV-1]\npostmortem = false\n',
+        "records",
+        "SEV-1",
+        id="incidents-dir-moved",
+    ),
+    pytest.param(STRICT, None, "incidents", "SEV-3", id="deleted"),
+    pytest.param(STRICT, "# nothing\n", "incidents", "SEV-3", id="emptied"),
+]
+
+
+@pytest.mark.parametrize(("base_toml", "pr_toml", "folder", "severity"), WEAKENINGS)
+def test_a_pull_request_cannot_relax_its_own_check(
+    repo: Repo, base_toml: str | None, pr_toml: str | None, folder: str, severity: str
+) -> None:
+    """A PR closing a SEV-1 without a post-mortem that also weakens incidentctl.toml still fails
+    --changed-since (the policy of REF applies, with a notice); --policy-from-worktree passes."""
+    rel = policy_pr(repo, base_toml, pr_toml, folder, severity)
+    commit = repo.git("rev-parse", "main").strip()
+
+    result = repo.run("check", "--changed-since", "main", "--format", "json")
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is False
+    assert doc["checked"] == [rel]
+    assert "closed-postmortem" in {p["rule"] for p in doc["problems"]}
+    assert doc["policy"] == {"from": "ref", "ref": "main", "commit": commit, "edited": True}
+    assert len(doc["notices"]) == 1
+    assert "edits incidentctl.toml" in doc["notices"][0]
+    assert "rules of main" in doc["notices"][0]
+
+    relaxed = repo.run(
+        "check", "--changed-since", "main", "--policy-from-worktree", "--format", "json"
+    )
+    assert relaxed.exit_code == 0, relaxed.output
+    doc = json.loads(relaxed.stdout)
+    assert doc["policy"] == {"from": "worktree", "ref": None, "commit": None, "edited": True}
+    assert "--policy-from-worktree" in doc["notices"][0]
+
+
+def test_policy_of_ref_in_text_and_github_formats(repo: Repo, tmp_path: Path) -> None:
+    """Text says which policy applied and prints the notice; github adds a ::notice:: and puts
+    both in the job summary."""
+    policy_pr(repo, None, "[severities.SEV-1]\npostmortem = false\n", "incidents")
+    commit = repo.git("rev-parse", "main").strip()
+
+    text = repo.run("check", "--changed-since", "main")
+    assert text.exit_code == 1
+    assert "closed-postmortem" in text.stdout
+    assert f"policy: incidentctl.toml as of main ({commit[:12]})\n" in text.stderr
+    assert (
+        "notice: this change edits incidentctl.toml; it was checked against the rules of main"
+        in (text.stderr)
+    )
+
+    summary = tmp_path / "summary.md"
+    gh = repo.run(
+        "check", "--changed-since", "main", "--format", "github",
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )  # fmt: skip
+    assert gh.exit_code == 1
+    notices = [line for line in gh.stdout.splitlines() if line.startswith("::notice ")]
+    assert notices == [
+        "::notice title=incidentctl policy::this change edits incidentctl.toml; it was checked "
+        "against the rules of main, and its new rules apply only once it is merged"
+    ]
+    assert f"policy: incidentctl.toml as of main ({commit[:12]})" in gh.stdout
+    report = summary.read_text(encoding="utf-8")
+    assert f"Policy: incidentctl.toml as of main ({commit[:12]}).\n" in report
+    assert "> **Notice:** this change edits incidentctl.toml;" in report
+
+
+def test_policy_unchanged_gives_no_notice(repo: Repo) -> None:
+    """A PR that leaves incidentctl.toml alone is checked by REF's rules without a notice; a
+    missing file at REF means the defaults."""
+    repo.git("checkout", "--quiet", "-b", "pr")
+    rel = put(repo, f"incidents/2026/{SEV1_NAME}", CLOSED_SEV1)
+    result = repo.run("check", "--changed-since", "main", "--format", "json")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["checked"] == [rel]
+    assert doc["policy"]["edited"] is False
+    assert doc["notices"] == []
+    text = repo.run("check", "--changed-since", "main")
+    assert "notice:" not in text.stderr
+    assert "policy: incidentctl.toml as of main" in text.stderr
+
+
+def test_policy_of_main_moving_on_applies(repo: Repo) -> None:
+    """When main tightens its policy after the branch point, the branch is held to it (and the
+    branch did not edit the policy: no notice)."""
+    repo.git("checkout", "--quiet", "-b", "pr")
+    rel = put(repo, A, BASE.format(id="INC-20260301-abcd").replace("status: monitoring",
+              "status: resolved\nresolved_at: 2026-03-01T11:00:00Z"))  # fmt: skip
+    repo.git("add", "-A")
+    repo.git("commit", "--quiet", "-m", "A resolved SEV-3")
+    assert repo.run("check", "--changed-since", "main").exit_code == 0
+    repo.git("checkout", "--quiet", "main")
+    repo.file("incidentctl.toml").write_text("[severities.SEV-3]\npostmortem = true\n")
+    repo.git("add", "incidentctl.toml")
+    repo.git("commit", "--quiet", "-m", "SEV-3 needs a post-mortem now")
+    repo.git("checkout", "--quiet", "pr")
+    result = repo.run("check", "--changed-since", "main", "--format", "json")
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.stdout)
+    assert {p["path"] for p in doc["problems"]} == {rel}
+    assert doc["notices"] == []
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "message"),
+    [
+        ("", ["--policy-from-worktree"], "--policy-from-worktree goes with --changed-since"),
+        ("incidents_dir = 3\n", ["--changed-since", "main"], "the policy of main is not valid"),
+        ("incidents_dir = '../x'\n", ["--changed-since", "main"], "the policy of main is not"),
+    ],
+)
+def test_policy_errors(repo: Repo, setup: str, args: list[str], message: str) -> None:
+    """An invalid incidentctl.toml at REF, or --policy-from-worktree alone: one line, exit 1."""
+    if setup:
+        repo.file("incidentctl.toml").write_text(setup, encoding="utf-8")
+        repo.git("add", "incidentctl.toml")
+        repo.git("commit", "--quiet", "-m", "bad policy")
+        repo.git("checkout", "--quiet", "-b", "pr")
+        repo.file("incidentctl.toml").unlink()  # the PR's own file is fine
+        repo.git("commit", "--quiet", "-am", "fix")
+    result = repo.run("check", *args)
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output

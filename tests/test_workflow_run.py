@@ -25,9 +25,10 @@ SLUG = "acme/incidents"
 
 
 def test_triggers_and_permissions() -> None:
-    """Runs on pull_request for incidents/** only, never pull_request_target, read-only token."""
+    """Runs on pull_request for incidents/** and incidentctl.toml, never pull_request_target,
+    read-only token."""
     doc = load(OURS.read_text(encoding="utf-8"))
-    assert doc["on"] == {"pull_request": {"paths": ["incidents/**"]}}
+    assert doc["on"] == {"pull_request": {"paths": ["incidents/**", "incidentctl.toml"]}}
     assert "pull_request_target" not in doc["on"]
     assert "pull_request_target" not in yaml.safe_dump(doc)  # nowhere, not even in a job `if:`
     assert doc["permissions"] == {"contents": "read"}
@@ -158,6 +159,65 @@ def test_pull_request_goes_red_then_green(tmp_path: Path, origin: Path) -> None:
     assert "::error" not in ran[1].stdout
     assert "no problems" in ran[1].stdout
     assert summary.read_text(encoding="utf-8").startswith("## incidentctl check passed\n")
+
+
+def test_check_step_takes_the_policy_of_the_base_branch() -> None:
+    """The check step runs --changed-since against origin/$BASE_REF and never opts out of its
+    policy with --policy-from-worktree."""
+    scripts = [
+        str(s["run"]) for s in all_steps(load(OURS.read_text(encoding="utf-8"))) if "run" in s
+    ]
+    check = [s for s in scripts if "incidentctl check" in s]
+    assert check == ['incidentctl check --changed-since "origin/$BASE_REF" --format github']
+    assert "--policy-from-worktree" not in OURS.read_text(encoding="utf-8").replace(
+        "never add --policy-from-worktree", ""
+    )
+
+
+WEAKER = "[severities.SEV-1]\npostmortem = false\n"
+
+
+def test_pull_request_that_weakens_the_policy_still_fails(tmp_path: Path, origin: Path) -> None:
+    """A PR closing a SEV-1 without a post-mortem and setting `postmortem = false` for SEV-1 in
+    incidentctl.toml fails the simulated job, with a ::notice:: and the notice in the summary,
+    though by its own rules (--policy-from-worktree) the branch passes."""
+    seed = tmp_path / "seed"
+    result = CliRunner().invoke(cli, ["init", str(seed)])
+    assert result.exit_code == 0, result.output
+    user = Repo(seed)
+    user.git("add", "-A")
+    user.git("commit", "--quiet", "-m", "incidentctl init")
+    user.git("remote", "add", "origin", str(origin))
+    user.git("push", "--quiet", "origin", "main")
+
+    user.git("checkout", "--quiet", "-b", PR_BRANCH)
+    new = user.open("Database down", "--severity", "SEV-1")
+    user.ok("status", new["id"], "resolved")
+    (seed / "incidentctl.toml").write_text(WEAKER, encoding="utf-8")
+    user.git("add", "incidentctl.toml")
+    user.git("commit", "--quiet", "-m", "SEV-1 needs no post-mortem")
+    user.ok("status", new["id"], "closed")
+    user.git("push", "--quiet", "origin", PR_BRANCH)
+    # By its own rules the branch is clean: only the base branch's policy can fail it.
+    own = user.run("check", "--changed-since", "main", "--policy-from-worktree")
+    assert own.exit_code == 0, own.output
+
+    summary = tmp_path / "summary.md"
+    ran = run_job(checkout(origin, tmp_path / "run" / "ws", PR_BRANCH), summary, PR_BRANCH)
+    assert [r.name for r in ran] == ["Install incidentctl", "Check changed incidents"]
+    check = ran[1]
+    assert check.code == 1, check.stdout + check.stderr
+    errors = [line for line in check.stdout.splitlines() if line.startswith("::error ")]
+    assert any("title=incidentctl closed-postmortem::" in e for e in errors), errors
+    assert all(e.startswith(f"::error file={new['path']},line=") for e in errors), errors
+    notices = [line for line in check.stdout.splitlines() if line.startswith("::notice ")]
+    assert len(notices) == 1
+    assert "edits incidentctl.toml" in notices[0]
+    assert "rules of origin/main" in notices[0]
+    report = summary.read_text(encoding="utf-8")
+    assert report.startswith("## incidentctl check failed\n")
+    assert "Policy: incidentctl.toml as of origin/main (" in report
+    assert "> **Notice:** this change edits incidentctl.toml" in report
 
 
 def test_expressions_other_than_refs_are_refused() -> None:

@@ -152,7 +152,13 @@ def action_list(
 @click.option(
     "--changed-since",
     metavar="REF",
-    help="Only incident files changed since the merge base with REF (for PRs).",
+    help="Only incident files changed since the merge base with REF (for PRs), checked "
+    "against the incidentctl.toml of REF.",
+)
+@click.option(
+    "--policy-from-worktree",
+    is_flag=True,
+    help="With --changed-since: use the work tree's incidentctl.toml, not REF's.",
 )
 @click.option(
     "--format",
@@ -164,16 +170,35 @@ def action_list(
 )
 @click.pass_obj
 @handle_errors
-def check(state: State, paths: tuple[Path, ...], changed_since: str | None, fmt: str) -> None:
+def check(
+    state: State,
+    paths: tuple[Path, ...],
+    changed_since: str | None,
+    policy_from_worktree: bool,
+    fmt: str,
+) -> None:
     """Validate incident files and their post-mortems; exit 1 on any error.
 
     Checks the front matter against the schema, timestamps and status, unique IDs and
     file names, action item owners and due dates, and, for severities that need one,
     the post-mortem's required sections (present, written, no placeholder text).
+    With --changed-since REF the rules are those of REF's incidentctl.toml, so a pull
+    request cannot relax its own check.
     """
     from ..check import run
+    from ..errors import IncidentctlError
 
-    report = run(state.repo(), paths, changed_since=changed_since)
+    if policy_from_worktree and changed_since is None:
+        raise IncidentctlError(
+            "--policy-from-worktree goes with --changed-since REF; without it the work "
+            "tree's incidentctl.toml is always used"
+        )
+    report = run(
+        state.repo(),
+        paths,
+        changed_since=changed_since,
+        policy_from_worktree=policy_from_worktree,
+    )
     if fmt == "json":
         emit_json(report.as_json())
     elif fmt == "github":
@@ -183,6 +208,10 @@ def check(state: State, paths: tuple[Path, ...], changed_since: str | None, fmt:
     else:
         for problem in report.problems:
             click.echo(problem.text())
+        if report.policy is not None:
+            click.echo(report.policy.text(), err=True)
+        for notice in report.notices:
+            click.echo(f"notice: {notice}", err=True)
         errors = sum(p.level == "error" for p in report.problems)
         click.echo(
             f"{len(report.checked)} file(s) checked: {errors} error(s), "
