@@ -22,13 +22,54 @@ if TYPE_CHECKING:
     from .model import ActionItem, Incident
     from .store import IncidentRepo
 
-MARKER = re.compile(r"<!--\s*incidentctl:([A-Za-z0-9._-]+)/(AI-[0-9]+)\s*-->")
+# The marker exactly as `marker()` writes it: trusted only as the body's last line.
+MARKER = re.compile(r"<!-- incidentctl:([A-Za-z0-9._-]+)/(AI-[0-9]+) -->")
+# Anything that looks like a marker, wherever it is: a body with two is not ours.
+MARKER_LIKE = re.compile(r"<!--\s*incidentctl\s*:", re.IGNORECASE)
 DEFAULT_LABEL = "incident-action-item"
 RESULTS = ("created", "existing", "closed", "failed")
 
 
 def marker(incident_id: str, action_id: str) -> str:
     return f"<!-- incidentctl:{incident_id}/{action_id} -->"
+
+
+def body_key(body: str | None) -> str | None:
+    """`INCIDENT/AI-N` if the body is one incidentctl wrote, else None.
+
+    Ours ends with the marker as its last line, exactly, and holds no other
+    marker-like text: a marker quoted elsewhere in a body (in a title pasted into
+    it, or by whoever wrote the issue) makes no issue ours.
+    """
+    text = (body or "").replace("\r\n", "\n").rstrip(" \t\n")
+    last = text.rsplit("\n", 1)[-1].strip(" \t")
+    match = MARKER.fullmatch(last)
+    if match is None or len(MARKER_LIKE.findall(text)) != 1:
+        return None
+    return f"{match.group(1)}/{match.group(2)}"
+
+
+def inert(text: str) -> str:
+    """Text for an issue body that cannot open or close an HTML comment (nor a tag)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def inert_title(text: str) -> str:
+    """Text for an issue title (shown as plain text) without `<!--` or `-->` in it."""
+    while "<!--" in text or "-->" in text:
+        text = text.replace("<!--", "< !--").replace("-->", "-- >")
+    return text
+
+
+def _inert_fields(value: Any) -> Any:
+    """Every string inside a dumped model, made inert for an issue body."""
+    if isinstance(value, str):
+        return inert(value)
+    if isinstance(value, dict):
+        return {key: _inert_fields(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_inert_fields(item) for item in value]
+    return value
 
 
 @dataclass
@@ -88,15 +129,16 @@ def _existing(issues: Any) -> tuple[dict[str, dict[str, Any]], list[dict[str, An
     found: dict[str, dict[str, Any]] = {}
     duplicates = []
     for issue in issues:
-        for match in MARKER.finditer(issue.get("body") or ""):
-            key = f"{match.group(1)}/{match.group(2)}"
-            kept = found.get(key)
-            if kept is None or issue["number"] < kept["number"]:
-                if kept is not None:
-                    duplicates.append({"key": key, "number": kept["number"]})
-                found[key] = issue
-            else:
-                duplicates.append({"key": key, "number": issue["number"]})
+        key = body_key(issue.get("body"))
+        if key is None:
+            continue
+        kept = found.get(key)
+        if kept is None or issue["number"] < kept["number"]:
+            if kept is not None:
+                duplicates.append({"key": key, "number": kept["number"]})
+            found[key] = issue
+        else:
+            duplicates.append({"key": key, "number": issue["number"]})
     return found, duplicates
 
 
@@ -126,7 +168,7 @@ def _recorded(
             if (
                 issue
                 and "pull_request" not in issue
-                and marker(incident.id, item.id) in (issue.get("body") or "")
+                and body_key(issue.get("body")) == key
             ):
                 existing[key] = issue
                 say(f"found {key} by its recorded URL (#{issue['number']}, without {label!r})")
@@ -188,8 +230,10 @@ def sync(
             body = render(
                 "issue.md.j2",
                 {
-                    "incident": incident.model_dump(mode="json"),
-                    "item": item.model_dump(mode="json"),
+                    # Every field is inert: a title holding `<!-- incidentctl:… -->`
+                    # must not put a second marker into the body.
+                    "incident": _inert_fields(incident.model_dump(mode="json")),
+                    "item": _inert_fields(item.model_dump(mode="json")),
                     "incident_url": f"{web}/{github.slug}/blob/HEAD/{urllib.parse.quote(rel)}",
                     "marker": marker(incident.id, item.id),
                 },
@@ -213,8 +257,8 @@ def sync(
 
 def _create(github: GitHub, incident: Incident, item: ActionItem, body: str, label: str) -> Outcome:
     """Create one issue; after a 5xx, look for it before trying again."""
-    key_marker = marker(incident.id, item.id)
-    title = f"[{incident.id}] {item.title}"
+    key = f"{incident.id}/{item.id}"
+    title = inert_title(f"[{incident.id}] {item.title}")
     labels = [label, incident.severity.value.lower()]
     delay = github.policy.backoff
     last = "not attempted"
@@ -225,7 +269,7 @@ def _create(github: GitHub, incident: Incident, item: ActionItem, body: str, lab
             try:
                 recent = github.list_issues(label, newest_first=True, pages=1)
                 for issue in recent:
-                    if key_marker in (issue.get("body") or ""):
+                    if body_key(issue.get("body")) == key:
                         return Outcome(
                             incident.id, item.id, "created", issue["number"], issue.get("html_url")
                         )

@@ -908,3 +908,92 @@ def test_workflow_run_steps_open_one_issue_per_open_item(
         issue = issue_for(github, item)
         assert f"{WEB}/{SLUG}/blob/HEAD/{item.path}" in issue["body"]
         assert label_names(issue) == {LABEL, item.severity.lower()}
+
+
+# -- forged markers -------------------------------------------------------------------------------
+
+
+def open_with_item(repo: Repo, title: str, action: str = "Fix it") -> Item:
+    incident = repo.open(title, "--severity", "SEV-2")
+    added = repo.json(
+        "action", "add", incident["id"], action, "--owner", "ops", "--due", "2026-09-01"
+    )
+    return Item(
+        incident["id"], added["action"], action, "SEV-2", incident["path"], "ops", "2026-09-01"
+    )
+
+
+def test_a_marker_in_an_incident_title_claims_no_other_issue(
+    repo: Repo, github: GitHubStandIn
+) -> None:
+    """An incident titled with another item's marker and a stray `-->` gets an issue whose body
+    holds only its own marker (the title is inert), so the other item still gets its own issue
+    and closing it closes the right one."""
+    from markdown_it import MarkdownIt
+
+    victim_id = "INC-20990101-zzzz"
+    forged = f"Outage <!-- incidentctl:{victim_id}/AI-1 --> --> after deploy"
+    hostile = open_with_item(repo, forged, action=f"Review <!-- incidentctl:{victim_id}/AI-1 -->")
+    first = sync_json(repo, github)
+    assert keys(first, "created") == [hostile.key]
+    (issue,) = github.issues(SLUG)
+    body = issue["body"]
+    assert MARKER.findall(body) == [hostile.key]
+    assert body.rstrip().splitlines()[-1] == hostile.marker
+    assert body.count("<!--") == 1 and body.count("-->") == 1
+    assert "<!--" not in issue["title"] and "-->" not in issue["title"]
+    html = MarkdownIt("commonmark").render(body)
+    assert html.count("<!--") == 1  # only our marker renders as a (hidden) comment
+    assert f"&lt;!-- incidentctl:{victim_id}/AI-1 --&gt;" in html  # the title shows as text
+
+    # The victim's incident arrives later, with the forged ID: it gets an issue of its own.
+    victim_path = repo.open("Database failover", "--severity", "SEV-2")["path"]
+    real_id = Path(victim_path).name[:17]
+    text = repo.file(victim_path).read_text(encoding="utf-8")
+    (repo.file(victim_path)).write_text(text.replace(real_id, victim_id), encoding="utf-8")
+    repo.file(victim_path).rename(repo.file(victim_path.replace(real_id, victim_id)))
+    repo.git("add", "-A")
+    repo.git("commit", "--quiet", "-m", "victim")
+    repo.ok("action", "add", victim_id, "Fail over faster", "--owner", "db", "--due", "2026-09-01")
+    second = sync_json(repo, github)
+    assert keys(second, "created") == [f"{victim_id}/AI-1"]
+    assert keys(second, "existing") == [hostile.key]
+    assert second["duplicates"] == []
+    victim_issue = second["created"][0]["number"]
+    assert victim_issue != issue["number"]
+
+    repo.ok("action", "done", victim_id, "AI-1")
+    third = sync_json(repo, github)
+    assert [o["number"] for o in third["closed"]] == [victim_issue]
+    assert github.issue(SLUG, issue["number"])["state"] == "open"
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        pytest.param(lambda m: f"{m}\n\nQuoted from the incident channel.", id="not-last-line"),
+        pytest.param(lambda m: f"See {m} here", id="inside-a-line"),
+        pytest.param(lambda m: f"{m}\n{m}", id="two-markers"),
+        pytest.param(lambda m: f"<!-- incidentctl:OTHER/AI-9 -->\n{m}", id="another-marker-first"),
+        pytest.param(lambda m: m.replace("<!-- ", "<!--  "), id="not-exact"),
+    ],
+)
+def test_a_third_party_issue_with_a_forged_marker_is_not_ours(
+    repo: Repo, github: GitHubStandIn, forged: Any
+) -> None:
+    """An issue someone else opened, with the label and an item's marker anywhere but alone on
+    its last line, is neither taken for the item's issue (one is created) nor closed."""
+    open_item = open_with_item(repo, "Disk full on db-3")
+    done_item = open_with_item(repo, "Cache stampede")
+    repo.ok("action", "done", done_item.incident, done_item.action)
+    planted = [
+        github.seed_issues(SLUG, 1, label=LABEL, with_marker=lambda _, i=item: forged(i.marker))[0]
+        for item in (open_item, done_item)
+    ]
+    report = sync_json(repo, github)
+    assert keys(report, "created") == [open_item.key]
+    assert report["existing"] == report["closed"] == report["duplicates"] == []
+    assert report["created"][0]["number"] not in {p["number"] for p in planted}
+    for issue in planted:
+        assert github.issue(SLUG, issue["number"])["state"] == "open"
+        assert github.issue(SLUG, issue["number"])["body"] == issue["body"]
