@@ -165,11 +165,7 @@ def _recorded(
             if key in existing or match is None:
                 continue
             issue = github.get_issue(int(match.group(1)))
-            if (
-                issue
-                and "pull_request" not in issue
-                and body_key(issue.get("body")) == key
-            ):
+            if issue and "pull_request" not in issue and body_key(issue.get("body")) == key:
                 existing[key] = issue
                 say(f"found {key} by its recorded URL (#{issue['number']}, without {label!r})")
 
