@@ -2,12 +2,23 @@
 
 The token goes only into the Authorization header of requests to the configured
 API host; it never appears in a message, a log line or an exception.
+
+Whatever the server says, a run ends: each request is retried at most
+`Policy.retries` times, every retry waits at least `Policy.backoff` (also after
+`Retry-After: 0`), no single wait is longer than `Policy.max_wait` (a longer rate
+limit is an error saying so), all waits of a run add up to at most
+`Policy.total_wait`, and each request has `Policy.timeout` seconds from connecting
+to its last byte (a server that drips its answer is cut off).
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import re
+import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -36,25 +47,114 @@ class GitHubError(IncidentctlError):
         status: int | None = None,
         retryable: bool = False,
         headers: dict[str, str] | None = None,
-        rate_limited: bool = False,
+        stop: bool = False,
     ):
         super().__init__(message)
         self.status = status
         self.retryable = retryable
         self.headers = headers or {}
-        self.rate_limited = rate_limited  # limited for longer than we wait: stop, re-run later
+        self.stop = stop  # rate limited, or out of retries or waiting time: the run stops
+
+
+MAX_BODY = 32 * 1024 * 1024  # bytes of one answer (a page of 100 issues is well under 1 MiB)
 
 
 @dataclass
 class Policy:
-    """How hard to try: retries for 5xx, how long to wait on rate limits, pacing."""
+    """How hard to try: every count and wait is capped (see the module docstring)."""
 
-    retries: int = 3
-    backoff: float = 1.0  # first 5xx retry waits this long, then doubles
-    max_wait: float = 300.0  # longest rate-limit wait before giving up
-    pace: float = 1.0  # seconds between issue creations (secondary rate limits)
-    timeout: float = 30.0
+    retries: int = 3  # retries of one request: 5xx, network error, timeout, rate limit
+    backoff: float = 1.0  # the least wait before a retry; doubles with each retry of a request
+    max_wait: float = 300.0  # longest single wait; a longer Retry-After or reset is an error
+    total_wait: float = 600.0  # all retry waits of one run together
+    pace: float = 1.0  # seconds between issue creations (secondary rate limits; not a retry)
+    timeout: float = 30.0  # one request, from connecting to its last byte
     sleep: Callable[[float], None] = field(default=time.sleep)
+    waited: float = 0.0  # retry waits so far in this run
+
+    def wait(self, seconds: float, reason: str) -> None:
+        """Wait before a retry, or raise a stopping GitHubError if a cap forbids it."""
+        if seconds > self.max_wait:
+            raise GitHubError(
+                f"{reason}; GitHub asks to wait {_secs(seconds)}, more than the longest wait "
+                f"allowed ({_secs(self.max_wait)}, --max-wait); re-run later",
+                stop=True,
+            )
+        if self.waited + seconds > self.total_wait:
+            raise GitHubError(
+                f"{reason}; gave up: this run already waited {_secs(self.waited)} for retries "
+                f"and may wait {_secs(self.total_wait)} in all (--max-total-wait); re-run later",
+                stop=True,
+            )
+        self.waited += seconds
+        self.sleep(seconds)
+
+
+def _secs(value: float) -> str:
+    return f"{value:.0f} s" if value >= 10 else f"{value:.2g} s"
+
+
+class _Watch:
+    """Shuts the sockets of one request down when its time is up.
+
+    A socket timeout bounds each read, not the request: a server sending one byte
+    a second would hold it for ever. A timer closing the sockets bounds the whole.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self.expired = False
+
+    def add(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shut(sock)
+
+    def expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Watched:
+    """A handler mixin: connections it opens register their socket with `watch`."""
+
+    watch: _Watch | None = None
+
+    def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+        watch = self.watch
+
+        class Connection(http_class):  # type: ignore[misc]
+            def connect(self) -> None:
+                super().connect()
+                if watch is not None:
+                    watch.add(self.sock)
+
+        return super().do_open(Connection, req, **kwargs)  # type: ignore[misc]
+
+
+class _HTTPHandler(_Watched, urllib.request.HTTPHandler):
+    pass
+
+
+class _HTTPSHandler(_Watched, urllib.request.HTTPSHandler):
+    pass
+
+
+def _read(response: Any) -> bytes:
+    """The whole answer, refusing one larger than MAX_BODY."""
+    body: bytes = response.read(MAX_BODY + 1)
+    if len(body) > MAX_BODY:
+        raise ValueError(f"an answer larger than {MAX_BODY // (1024 * 1024)} MiB")
+    return body
 
 
 def parse_links(header: str | None) -> dict[str, str]:
@@ -101,7 +201,8 @@ class GitHub:
                 "control characters inside"
             )
         self._token = token
-        self._opener = urllib.request.build_opener(_SameOriginRedirects)
+        self._handlers = (_HTTPHandler(), _HTTPSHandler())
+        self._opener = urllib.request.build_opener(_SameOriginRedirects, *self._handlers)
         self.policy = policy or Policy()
 
     # -- transport -------------------------------------------------------------------
@@ -121,20 +222,47 @@ class GitHub:
         request.add_header("Authorization", f"Bearer {self._token}")
         if data is not None:
             request.add_header("Content-Type", "application/json")
+        timeout = self.policy.timeout
+        watch = _Watch()
+        for handler in self._handlers:
+            handler.watch = watch
+        timer = threading.Timer(timeout, watch.expire)
+        timer.daemon = True
+        timer.start()
         try:
-            with self._opener.open(request, timeout=self.policy.timeout) as response:
-                body = response.read()
+            with self._opener.open(request, timeout=timeout) as response:
+                body = _read(response)
                 headers = {k.lower(): v for k, v in response.headers.items()}
+            if watch.expired or len(body) < int(headers.get("content-length") or 0):
+                raise self._unreachable(method, url, watch, "the answer broke off")
         except urllib.error.HTTPError as exc:
-            headers = {k.lower(): v for k, v in exc.headers.items()}
-            raise self._http_error(method, exc.code, exc.read(), headers) from None
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            try:
+                headers = {k.lower(): v for k, v in exc.headers.items()}
+                error = self._http_error(method, exc.code, _read(exc), headers)
+            except (OSError, http.client.HTTPException, ValueError):
+                error = self._unreachable(method, url, watch, "the answer broke off")
+            raise error from None
+        except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
+            raise self._unreachable(method, url, watch, str(reason) or type(exc).__name__) from None
+        finally:
+            timer.cancel()
+        if not body:
+            return None, headers
+        try:
+            return json.loads(body), headers
+        except ValueError:
             raise GitHubError(
-                f"{method} {self._path(url)}: cannot reach {parsed.netloc} ({reason})",
-                retryable=True,
+                f"{method} {self._path(url)}: the answer from {parsed.netloc} is not JSON"
             ) from None
-        return (json.loads(body) if body else None), headers
+
+    def _unreachable(self, method: str, url: str, watch: _Watch, reason: str) -> GitHubError:
+        host = urllib.parse.urlsplit(url).netloc
+        if watch.expired or "timed out" in reason:
+            reason = f"no complete answer within {_secs(self.policy.timeout)}, --timeout"
+        return GitHubError(
+            f"{method} {self._path(url)}: cannot reach {host} ({reason})", retryable=True
+        )
 
     def _path(self, url: str) -> str:
         return urllib.parse.urlsplit(url).path
@@ -190,28 +318,33 @@ class GitHub:
     def call(
         self, method: str, url: str, payload: dict[str, Any] | None = None, *, retry: bool = True
     ) -> tuple[Any, dict[str, str]]:
-        """One request, honouring rate limits; 5xx retried with backoff when `retry`."""
-        delay = self.policy.backoff
+        """One request, at most `retries` more times: after a rate limit (it was not
+        carried out), and after a 5xx, network error or timeout when `retry`."""
+        policy = self.policy
         attempt = 0
         while True:
             try:
                 return self._request(method, url, payload)
             except GitHubError as error:
-                wait = self._rate_limit_wait(error)
-                if wait is not None:
-                    if wait > self.policy.max_wait:
-                        raise GitHubError(
-                            f"{error} (rate limited for {int(wait)} s; re-run later)",
-                            status=error.status,
-                            rate_limited=True,
-                        ) from None
-                    self.policy.sleep(wait)
-                    continue
-                attempt += 1
-                if not (retry and error.retryable) or attempt > self.policy.retries:
+                limited = self._rate_limit_wait(error)
+                if limited is None and not (retry and error.retryable):
                     raise
-                self.policy.sleep(delay)
-                delay *= 2
+                reason = str(error)
+                if attempt >= policy.retries:
+                    raise GitHubError(
+                        f"{reason} (gave up after {attempt + 1} attempt"
+                        f"{'s' if attempt else ''}, --retries {policy.retries})",
+                        status=error.status,
+                        retryable=error.retryable,
+                        stop=limited is not None,
+                    ) from None
+                attempt += 1
+                backoff = policy.backoff * 2 ** (attempt - 1)
+                try:
+                    policy.wait(max(limited or 0.0, backoff), reason)
+                except GitHubError as stop:
+                    stop.status = error.status
+                    raise
 
     # -- issues --------------------------------------------------------------------------
 

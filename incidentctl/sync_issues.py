@@ -208,7 +208,7 @@ def sync(
                             github.close_issue(issue["number"])
                         except GitHubError as exc:
                             outcome.result, outcome.error = "failed", str(exc)
-                            outcome.stop = exc.rate_limited
+                            outcome.stop = exc.stop
                 report.outcomes.append(outcome)
                 if outcome.stop:
                     break
@@ -260,7 +260,10 @@ def _create(github: GitHub, incident: Incident, item: ActionItem, body: str, lab
     last = "not attempted"
     for attempt in range(github.policy.retries + 1):
         if attempt:
-            github.policy.sleep(delay)
+            try:
+                github.policy.wait(delay, last)
+            except GitHubError as exc:
+                return Outcome(incident.id, item.id, "failed", error=str(exc), stop=True)
             delay *= 2
             try:
                 recent = github.list_issues(label, newest_first=True, pages=1)
@@ -271,14 +274,14 @@ def _create(github: GitHub, incident: Incident, item: ActionItem, body: str, lab
                         )
             except GitHubError as exc:
                 last = str(exc)
-                if exc.rate_limited:
+                if exc.stop:
                     return Outcome(incident.id, item.id, "failed", error=last, stop=True)
                 continue
         try:
             issue = github.create_issue(title, body, labels)
         except GitHubError as exc:
             last = str(exc)
-            if exc.rate_limited:
+            if exc.stop:
                 return Outcome(incident.id, item.id, "failed", error=last, stop=True)
             if not exc.retryable:
                 break

@@ -200,6 +200,7 @@ class Fault:
     body: JSONBody = None
     skip: int = 0
     delay: float = 0.0
+    drip: float = 0.0
     kind: str = "custom"
     reset_in: float = 0.0
     retry_after: float = 0.0
@@ -228,6 +229,7 @@ class _Response:
     headers: dict[str, str] = field(default_factory=dict)
     fault: str | None = None
     delay: float = 0.0
+    drip: float = 0.0
 
 
 # --------------------------------------------------------------------------- server
@@ -285,8 +287,18 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        if not response.drip:
+            self.end_headers()
+            self.wfile.write(payload)
+            return
+        # A slow drip: the status line, headers and body one byte at a time.
+        self._headers_buffer.append(b"\r\n")
+        raw = b"".join(self._headers_buffer) + payload
+        self._headers_buffer = []
+        for index in range(len(raw)):
+            self.wfile.write(raw[index : index + 1])
+            self.wfile.flush()
+            time.sleep(response.drip)
 
     do_GET = _handle
     do_POST = _handle
@@ -599,6 +611,7 @@ class GitHubStandIn:
         body: JSONBody = None,
         skip: int = 0,
         delay: float = 0.0,
+        drip: float = 0.0,
     ) -> Fault:
         """Answer matching requests with ``status`` instead of the real response.
 
@@ -609,7 +622,9 @@ class GitHubStandIn:
         updated -- and the client still gets the error, as GitHub can answer 502 for an
         issue it created. ``body`` (default ``{"message": <reason>, ...}``) may be a dict
         or list (sent as JSON), or str/bytes sent as is; ``headers`` are added; ``delay``
-        seconds are slept before answering. Faults are tried in the order they were added.
+        seconds are slept before answering; with ``drip`` the whole answer (status line
+        included) is sent one byte every ``drip`` seconds. Faults are tried in the order
+        they were added.
         """
         fault = Fault(
             method=method,
@@ -621,6 +636,7 @@ class GitHubStandIn:
             body=body,
             skip=skip,
             delay=delay,
+            drip=drip,
         )
         return self._add_fault(fault)
 
@@ -901,7 +917,14 @@ class GitHubStandIn:
         body: Any = fault.body
         if body is None:
             body = _error(fault.status, _reason(fault.status))
-        return _Response(fault.status, body, dict(fault.headers), fault="custom", delay=fault.delay)
+        return _Response(
+            fault.status,
+            body,
+            dict(fault.headers),
+            fault="custom",
+            delay=fault.delay,
+            drip=fault.drip,
+        )
 
     def _primary_response(self, fault: Fault, rate: dict[str, str], *, renew: bool) -> _Response:
         if renew:

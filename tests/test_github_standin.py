@@ -543,6 +543,24 @@ def test_slow_response_with_after_effect_looks_like_a_timeout(github: GitHubStan
     assert [i["title"] for i in github.issues(REPO)] == ["slow"]
 
 
+def test_drip_sends_the_answer_one_byte_at_a_time(github: GitHubStandIn) -> None:
+    """With `drip`, the answer (status line included) arrives in many tiny pieces, and
+    whole."""
+    github.fail("GET", r"/issues$", 200, body=[], drip=0.01)
+    with socket.create_connection(("127.0.0.1", github.port), timeout=5) as sock:
+        sock.sendall(
+            f"GET /repos/{REPO}/issues HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Bearer {github.token}\r\nConnection: close\r\n\r\n".encode()
+        )
+        chunks = []
+        while chunk := sock.recv(4096):
+            chunks.append(chunk)
+    raw = b"".join(chunks)
+    assert raw.startswith(b"HTTP/1.1 200 ")
+    assert raw.endswith(b"\r\n\r\n[]")
+    assert len(chunks) > len(raw) // 4  # a byte per recv, unless the reader fell behind
+
+
 def test_primary_rate_limit(github: GitHubStandIn) -> None:
     github.rate_limit_primary(reset_in=1, method="POST")
     path = f"/repos/{REPO}/issues"

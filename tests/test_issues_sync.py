@@ -6,6 +6,7 @@ tests/github_standin.py on 127.0.0.1; the incident repositories are real git wor
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -997,3 +998,155 @@ def test_a_third_party_issue_with_a_forged_marker_is_not_ours(
     for issue in planted:
         assert github.issue(SLUG, issue["number"])["state"] == "open"
         assert github.issue(SLUG, issue["number"])["body"] == issue["body"]
+
+
+# -- retries and waits are capped, whatever the server says ------------------------------------
+
+SECONDARY = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes."}
+FAST = ("--retries", "3", "--min-backoff", "0.05", "--timeout", "1", "--max-wait", "5")
+
+
+def _forever_429(github: GitHubStandIn) -> None:
+    github.rate_limit_secondary(times=None, retry_after=0)
+
+
+def _forever_403_secondary(github: GitHubStandIn) -> None:
+    github.rate_limit_secondary(times=None, retry_after=0, status=403)
+
+
+def _forever_403_no_header(github: GitHubStandIn) -> None:
+    github.fail(None, ".*", 403, times=None, body=SECONDARY)
+
+
+def _retry_after_a_day(github: GitHubStandIn) -> None:
+    github.fail(None, ".*", 429, times=None, headers={"Retry-After": "86400"}, body=SECONDARY)
+
+
+def _reset_in_a_day(github: GitHubStandIn) -> None:
+    github.rate_limit_primary(times=None, reset_in=86400)
+
+
+def _forever_502(github: GitHubStandIn) -> None:
+    github.bad_gateway(times=None)
+
+
+def _forever_503_html(github: GitHubStandIn) -> None:
+    github.fail(None, ".*", 503, times=None, body="<html>Service Unavailable</html>")
+
+
+def _never_answers(github: GitHubStandIn) -> None:
+    github.fail(None, ".*", 200, times=None, body=[], delay=20)
+
+
+def _slow_drip(github: GitHubStandIn) -> None:
+    github.fail(None, ".*", 200, times=None, body=[], drip=0.05)
+
+
+def _not_json(github: GitHubStandIn) -> None:
+    github.fail(None, ".*", 200, times=None, body="<html>a captive portal</html>")
+
+
+@pytest.mark.parametrize(
+    ("server", "requests", "seconds", "reason"),
+    [
+        pytest.param(_forever_429, 4, 3, "gave up after 4 attempts, --retries 3", id="429-ra-0"),
+        pytest.param(_forever_403_secondary, 4, 3, "gave up after 4 attempts", id="403-ra-0"),
+        pytest.param(_forever_403_no_header, 1, 3, "asks to wait 60 s, more", id="403-no-header"),
+        pytest.param(_retry_after_a_day, 1, 3, "asks to wait 86400 s", id="retry-after-1d"),
+        pytest.param(_reset_in_a_day, 1, 3, "more than the longest wait", id="reset-in-1d"),
+        pytest.param(_forever_502, 4, 3, "502", id="502"),
+        pytest.param(_forever_503_html, 4, 3, "503", id="503-html"),
+        pytest.param(_never_answers, 4, 8, "no complete answer within 1 s", id="no-answer"),
+        pytest.param(_slow_drip, 4, 8, "no complete answer within 1 s", id="slow-drip"),
+        pytest.param(_not_json, 1, 3, "is not JSON", id="not-json"),
+    ],
+)
+def test_a_hostile_server_cannot_keep_the_run_going(
+    repo: Repo,
+    github: GitHubStandIn,
+    items: list[Item],
+    server: Any,
+    requests: int,
+    seconds: float,
+    reason: str,
+) -> None:
+    """Against a server that never gives a usable answer, the run ends within a bound, with at
+    most 1 + --retries requests, exit 1 and a one-line reason; nothing is created."""
+    import time
+
+    server(github)
+    started = time.monotonic()
+    result = sync(repo, github, "--json", *FAST)
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 1, result.output
+    assert elapsed < seconds, elapsed
+    assert len(github.requests) <= requests
+    assert len(github.requests) == requests or server in (_never_answers, _slow_drip)
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Error: ") and reason in line, line
+    assert github.token not in line
+    assert github.issues(SLUG) == []
+
+
+def test_the_default_caps_end_a_retry_after_zero_storm(
+    repo: Repo, github: GitHubStandIn, items: list[Item]
+) -> None:
+    """429 with Retry-After: 0 for ever, default options: 4 requests (not thousands) about 1, 2
+    and 4 s apart, then exit 1 with one line."""
+    import time
+
+    _forever_429(github)
+    started = time.monotonic()
+    result = sync(repo, github, "--json")
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 1, result.output
+    assert 6.5 < elapsed < 12, elapsed
+    times = [r.at for r in github.requests]
+    assert len(times) == 4
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert [round(g) for g in gaps] == [1, 2, 4], gaps
+    (line,) = result.stderr.splitlines()
+    assert "secondary rate limit" in line and "--retries 3" in line
+
+
+def test_the_total_wait_of_a_run_is_capped(
+    repo: Repo, github: GitHubStandIn, items: list[Item]
+) -> None:
+    """Retry-After: 1 on every POST, many retries allowed: the run stops once the next wait
+    would pass --max-total-wait, and says so; no POST after that."""
+    github.fail("POST", r"/issues$", 429, times=None, headers={"Retry-After": "1"}, body=SECONDARY)
+    result = sync(
+        repo, github, "--retries", "50", "--min-backoff", "0.1", "--max-total-wait", "2.5"
+    )
+    assert result.exit_code == 1, result.output
+    assert len(github.requests_to("POST")) == 3  # waits of 1 s and 1 s; a third would pass 2.5
+    assert "--max-total-wait" in result.stderr
+    assert "1 failed" in result.stdout
+    assert github.issues(SLUG) == []
+
+
+def test_a_rate_limit_on_creation_stops_the_run_after_its_retries(
+    repo: Repo, github: GitHubStandIn, items: list[Item]
+) -> None:
+    """429 with Retry-After: 0 on every POST: the first item is tried 1 + --retries times, then
+    the run stops (every later item would be limited too): 4 POSTs for 7 items, exit 1."""
+    github.rate_limit_secondary(times=None, retry_after=0, method="POST")
+    result = sync(repo, github, *FAST)
+    assert result.exit_code == 1, result.output
+    assert len(github.requests_to("POST")) == 4
+    assert "0 created" in result.stdout and "1 failed" in result.stdout
+    failed = [line for line in result.stderr.splitlines() if line.startswith("failed")]
+    assert len(failed) == 1 and "gave up after 4 attempts" in failed[0]
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--timeout", "0"), ("--min-backoff", "0"), ("--max-wait", "-1"), ("--retries", "-1")],
+)
+def test_caps_must_be_sensible(repo: Repo, github: GitHubStandIn, option: str, value: str) -> None:
+    """A zero timeout or backoff, or a negative cap, is a usage error: exit 2, no request."""
+    result = sync(repo, github, option, value)
+    assert result.exit_code == 2
+    assert option in result.stderr
+    assert github.requests == []

@@ -42,7 +42,36 @@ def issues() -> None:
     type=click.IntRange(min=0),
     default=3,
     show_default=True,
-    help="Retries of a request that failed with a 5xx or a network error.",
+    help="Retries of one request after a 5xx, a network error, a timeout or a rate limit.",
+)
+@click.option(
+    "--min-backoff",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Seconds before the first retry of a request, even after Retry-After: 0 "
+    "(doubles with each retry).",
+)
+@click.option(
+    "--max-wait",
+    type=click.FloatRange(min=0),
+    default=300.0,
+    show_default=True,
+    help="Longest single wait; a longer Retry-After or rate-limit reset stops the run.",
+)
+@click.option(
+    "--max-total-wait",
+    type=click.FloatRange(min=0),
+    default=600.0,
+    show_default=True,
+    help="Seconds all retry waits of the run may add up to.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="Seconds one request may take, from connecting to the last byte.",
 )
 @json_option
 @click.pass_obj
@@ -56,13 +85,19 @@ def sync(
     write_back: bool,
     pace: float,
     retries: int,
+    min_backoff: float,
+    max_wait: float,
+    max_total_wait: float,
+    timeout: float,
     as_json: bool,
 ) -> None:
     """Open one GitHub issue per open action item, close issues of done ones.
 
     Safe to re-run at any time, also after a failure halfway: issues are found by a
     hidden marker and the label, so none is ever opened twice. Needs GITHUB_TOKEN (or
-    GH_TOKEN) with `issues: write`. Exit 1 if any item failed.
+    GH_TOKEN) with `issues: write`. Exit 1 if any item failed. Retries and waits are
+    capped (--retries, --min-backoff, --max-wait, --max-total-wait, --timeout): the run
+    ends whatever the server answers.
     """
     from ..errors import IncidentctlError
     from ..github import GitHub, Policy
@@ -79,7 +114,15 @@ def sync(
             "which repository? pass --repo-slug OWNER/NAME or set GITHUB_REPOSITORY"
         )
     api = api_url or os.environ.get("GITHUB_API_URL") or "https://api.github.com"
-    github = GitHub(api, slug, token, Policy(retries=retries, pace=pace))
+    policy = Policy(
+        retries=retries,
+        backoff=min_backoff,
+        max_wait=max_wait,
+        total_wait=max_total_wait,
+        pace=pace,
+        timeout=timeout,
+    )
+    github = GitHub(api, slug, token, policy)
     quiet = as_json
     report = run_sync(
         state.repo(),
