@@ -88,7 +88,7 @@ class PolicySource:
     def text(self) -> str:
         if self.ref is None:
             return f"policy: {CONFIG_NAME} of the work tree"
-        return f"policy: {CONFIG_NAME} as of {self.ref} ({(self.commit or '')[:12]})"
+        return safe(f"policy: {CONFIG_NAME} as of {self.ref} ({(self.commit or '')[:12]})")
 
     def notice(self) -> str | None:
         if not self.edited:
@@ -98,7 +98,7 @@ class PolicySource:
                 f"this change edits {CONFIG_NAME}, and it was checked against its own edited "
                 "rules (--policy-from-worktree)"
             )
-        return (
+        return safe(
             f"this change edits {CONFIG_NAME}; it was checked against the rules of {self.ref}, "
             "and its new rules apply only once it is merged"
         )
