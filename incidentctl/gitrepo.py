@@ -448,26 +448,25 @@ class GitRepo:
         )
 
     def push(self, remote: str, branch: str) -> bool:
-        """Push HEAD to the branch (never forced); False if someone pushed first."""
+        """Push HEAD to the branch (never forced); False if someone pushed first.
+
+        A push the server refuses for good (a protected branch, a pre-receive hook, a
+        policy) raises at once with git's and the server's words: another attempt
+        would only be refused again.
+        """
         result = _run(
-            ["push", "--quiet", "--", remote, f"HEAD:refs/heads/{branch}"], self.root, check=False
+            ["push", "--porcelain", "--", remote, f"HEAD:refs/heads/{branch}"],
+            self.top,
+            check=False,
         )
         if result.returncode == 0:
             return True
-        output = (result.stderr + result.stdout).lower()
-        if any(
-            s in output
-            for s in (
-                "non-fast-forward",
-                "fetch first",
-                "rejected",
-                "stale info",
-                "cannot lock ref",
-                "failed to update ref",
-            )
-        ):
+        summary = _push_summary(result.stdout)
+        if summary is None:  # no ref was tried: no connection, no such remote, a bad URL
+            raise GitError(_git_message(["push"], result.stderr + result.stdout))
+        if _remote_moved(summary):
             return False
-        raise GitError(_git_message(["push"], result.stderr + result.stdout))
+        raise GitError(_push_refused(remote, branch, summary, result.stderr))
 
     def added_since(self, ref: str, folder: str) -> list[str]:
         """Files added by commits here that `ref` does not have."""
@@ -552,6 +551,50 @@ class GitRepo:
                 return sorted(p for p in changed if p and (deleted or (self.root / p).exists()))
         except git.GitCommandError as exc:
             raise GitError(_git_message(["diff"], str(exc.stderr))) from None
+
+
+def _push_summary(porcelain: str) -> str | None:
+    """The summary of the one rejected ref in `git push --porcelain` output.
+
+    Each ref is a line `FLAG<TAB>FROM:TO<TAB>SUMMARY`; `!` marks a rejected one, e.g.
+    `[rejected] (fetch first)` or `[remote rejected] (pre-receive hook declined)`.
+    """
+    for line in porcelain.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and parts[0] == "!":
+            return parts[2].strip()
+    return None
+
+
+# The server's own words for a push that lost a race to another push after git
+# checked the branch (two pushes landing at once): fetch, rebase and try again.
+_SERVER_RACES = ("cannot lock ref", "failed to update ref", "failed to lock", "incorrect old value")
+
+
+def _remote_moved(summary: str) -> bool:
+    """Whether a rejected push was only beaten by another push (retrying helps)."""
+    if summary.startswith("[rejected]"):
+        return "fetch first" in summary or "non-fast-forward" in summary
+    if summary.startswith("[remote rejected]"):
+        return any(words in summary for words in _SERVER_RACES)
+    return False
+
+
+def _push_refused(remote: str, branch: str, summary: str, stderr: str) -> str:
+    """One line: what git said, what the server said, that nothing is lost, what to do."""
+    from .safetext import safe
+
+    said = [
+        safe(line.removeprefix("remote:").strip())
+        for line in stderr.splitlines()
+        if line.startswith("remote:") and line.removeprefix("remote:").strip()
+    ]
+    server = f"; the server said: {' | '.join(said[-10:])}" if said else ""
+    return (
+        f"{remote} refused the push to {branch}: {safe(summary)}{server}. Your commits are "
+        "kept here, unpushed; retrying will not help until that is settled (e.g. a protected "
+        "branch takes a pull request), then run `incidentctl sync` again"
+    )
 
 
 def _commit(commit: Any) -> Commit:
