@@ -28,6 +28,16 @@ if TYPE_CHECKING:
     from .rows import Commit
 
 LOCK_NAME = "incidentctl.lock"
+# git's state files for an operation that has stopped half-way: (file, what, how to end).
+_IN_PROGRESS = (
+    ("rebase-merge", "a rebase", "`git rebase --continue` or `git rebase --abort`"),
+    ("rebase-apply", "a rebase", "`git rebase --continue` or `git rebase --abort`"),
+    ("MERGE_HEAD", "a merge", "`git commit` or `git merge --abort`"),
+    ("CHERRY_PICK_HEAD", "a cherry-pick", "`git cherry-pick --continue` or `--abort`"),
+    ("REVERT_HEAD", "a revert", "`git revert --continue` or `git revert --abort`"),
+    ("sequencer", "a cherry-pick or revert", "`git cherry-pick --continue` or `--abort`"),
+    ("BISECT_LOG", "a bisect", "`git bisect reset` when done"),
+)
 _RETRY_DELAYS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.0, 1.5, 2.0, 2.5)
 
 
@@ -104,9 +114,29 @@ def find_root(start: StrPath) -> tuple[str, str]:
     lines = result.stdout.splitlines()
     if result.returncode != 0 or len(lines) != 2:
         raise GitError(
-            f"not inside a git work tree ({os.fspath(start)}); run `git init` or pass `--repo PATH`"
+            no_work_tree(folder)
+            or f"not inside a git work tree ({os.fspath(start)}); "
+            "run `git init` or pass `--repo PATH`"
         )
     return lines[0], lines[1]
+
+
+def no_work_tree(folder: StrPath) -> str | None:
+    """What to say when `folder` is a bare repository (git has no work tree there); None
+    when it is not one (a work tree, or no repository at all)."""
+    result = _run(
+        ["rev-parse", "--is-bare-repository"],
+        folder,
+        check=False,
+        env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+    )
+    if result.returncode != 0 or result.stdout.strip() != "true":
+        return None
+    where = os.fspath(folder)
+    return (
+        f"{where} is a bare git repository (no work tree, so no incident files to "
+        f"change); clone it (`git clone {where}`) and run incidentctl in the clone"
+    )
 
 
 def is_work_tree(path: Path) -> bool:
@@ -320,16 +350,25 @@ class GitRepo:
     # -- writing ----------------------------------------------------------------------
 
     def commit_only(
-        self, paths: StrPath | Sequence[StrPath], subject: str, trailers: dict[str, str]
+        self,
+        paths: StrPath | Sequence[StrPath],
+        subject: str,
+        trailers: dict[str, str],
+        *,
+        body: str = "",
     ) -> str:
         """Commit exactly these files; whatever else is staged stays staged, uncommitted.
 
         Uses `git commit --only`, so hooks and signing configured by the user apply. A
         path that no longer exists is committed as removed. Returns the new commit's SHA.
+        Refused while git is in the middle of something or HEAD is detached
+        (`unsafe_to_commit`): the commit would be lost.
         """
+        self.refuse_commit()
         items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
         rels = [self.relative(p) for p in items]
-        message = subject.strip() + "\n\n" + "".join(f"{k}: {v}\n" for k, v in trailers.items())
+        message = subject.strip() + "\n\n" + (body.strip() + "\n\n" if body.strip() else "")
+        message += "".join(f"{k}: {v}\n" for k, v in trailers.items())
         args = ["commit", "--only", "--quiet", "--file=-", "--cleanup=strip", "--", *rels]
         # Most commits are of tracked files: try at once, and only for a path git does
         # not know yet register it (intent-to-add stages no content) and try again.
@@ -392,17 +431,59 @@ class GitRepo:
             f"then `git push -u origin {local}`"
         )
 
-    def in_progress(self) -> str | None:
-        """A rebase, merge or cherry-pick left unfinished, if any."""
-        for marker, what in (
-            ("rebase-merge", "a rebase"),
-            ("rebase-apply", "a rebase"),
-            ("MERGE_HEAD", "a merge"),
-            ("CHERRY_PICK_HEAD", "a cherry-pick"),
-        ):
-            if (self.git_dir / marker).exists():
-                return what
+    def in_progress(self) -> tuple[str, str] | None:
+        """What git is in the middle of in this work tree, and how to end it; None if nothing.
+
+        Read from git's state files (cheap: no process, fit for `log`). They live in
+        this work tree's own git folder, which for a linked worktree is
+        `.git/worktrees/NAME` (what `find_root` gives as `gitdir`).
+        """
+        exists = os.path.exists
+        for marker, what, end in _IN_PROGRESS:
+            if exists(os.path.join(self.gitdir, marker)):
+                if marker == "rebase-apply" and exists(
+                    os.path.join(self.gitdir, marker, "applying")
+                ):
+                    return "a `git am`", "`git am --continue` or `git am --abort`"
+                return what, end
         return None
+
+    def detached(self) -> bool:
+        """HEAD names a commit, not a branch (read from .git/HEAD, no process)."""
+        try:
+            with open(os.path.join(self.gitdir, "HEAD"), "rb") as handle:
+                return not handle.read(5).startswith(b"ref:")
+        except OSError:
+            return False  # no HEAD file: git itself will say what is wrong
+
+    def unsafe_to_commit(self) -> tuple[str, str] | None:
+        """Why a commit made here now would be lost or orphaned, and what to do; or None.
+
+        A commit made while a rebase (or cherry-pick, revert, merge, bisect, `git am`)
+        is stopped is dropped by its `--abort` or mixed into its result, and one on a
+        detached HEAD belongs to no branch, so the next checkout leaves it behind.
+        """
+        busy = self.in_progress()
+        if busy is not None:
+            what, end = busy
+            return f"{what} is in progress in {self.top}", f"finish or end it ({end})"
+        if self.detached():
+            return (
+                f"HEAD is detached in {self.top} (no branch is checked out), so a commit "
+                "would belong to no branch",
+                "check out a branch (`git switch BRANCH`)",
+            )
+        return None
+
+    def refuse_commit(self) -> None:
+        """Raise GitError when a commit now would be lost (see `unsafe_to_commit`)."""
+        unsafe = self.unsafe_to_commit()
+        if unsafe is not None:
+            reason, remedy = unsafe
+            raise GitError(
+                f"not committing: {reason}; {remedy} and run the command again, "
+                "or pass --no-commit to write the file only"
+            )
 
     def fetch(self, remote: str, branch: str) -> bool:
         """Fetch one branch; False when the remote does not have it yet."""

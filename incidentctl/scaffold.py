@@ -120,7 +120,7 @@ def init(
 ) -> tuple[list[str], list[str], bool]:
     """Create what is missing, register the merge driver; return (created, kept, git init?)."""
     from .config import load as load_config
-    from .gitrepo import init_repo, is_work_tree
+    from .gitrepo import init_repo, is_work_tree, no_work_tree
 
     path = path.resolve()
     if path.exists() and not path.is_dir():
@@ -128,6 +128,9 @@ def init(
     path.mkdir(parents=True, exist_ok=True)
     ran_git_init = False
     if not is_work_tree(path):
+        refusal = no_work_tree(path)  # `git init` there would not make a work tree
+        if refusal is not None:
+            raise InvalidInput(refusal)
         init_repo(path)
         ran_git_init = True
     created, kept = [], []

@@ -309,6 +309,8 @@ class IncidentRepo:
                 raise InvalidInput(f"{label} {format_ts(value)} is in the future")
 
         with self.git.lock():
+            if commit:
+                self.git.refuse_commit()  # before anything is written
             ident = self.new_id(now, (i for i, _ in self.files()))
             year = now.strftime("%Y")
             path = self.incidents_dir / year / f"{ident}-{slugify(title)}.md"
@@ -383,6 +385,11 @@ class IncidentRepo:
             },
         )
 
+    def refuse_commit(self) -> None:
+        """Raise when a commit now would be lost: a rebase, merge, ... stopped, or a
+        detached HEAD (`GitRepo.unsafe_to_commit`); `edit` asks before the editor opens."""
+        self.git.refuse_commit()
+
     def _author(self) -> str:
         name, _ = self.git.identity()
         return name
@@ -399,6 +406,8 @@ class IncidentRepo:
     ) -> Change:
         """Lock, read, mutate, check, write atomically, commit; restore on failure."""
         with self.git.lock():
+            if commit:
+                self.git.refuse_commit()  # before anything is written
             ident, path, file = self.read(ref)
             original = file.text
             if validate_model:
@@ -652,9 +661,10 @@ class IncidentRepo:
 
         pause = sleep or time.sleep
         with self.git.lock():
-            busy = self.git.in_progress()
-            if busy:
-                raise InvalidInput(f"{busy} is in progress; finish or abort it, then sync")
+            unsafe = self.git.unsafe_to_commit()
+            if unsafe is not None:
+                reason, remedy = unsafe
+                raise InvalidInput(f"not syncing: {reason}; {remedy}, then sync")
             remote, branch = self.git.upstream()
             tracking = f"refs/remotes/{remote}/{branch}"
             renumbered: list[tuple[str, str]] = []

@@ -984,6 +984,7 @@ def test_sync_during_an_unfinished_rebase_refuses(team: Team) -> None:
     before = snapshot(a)
     result = cli(a, "sync", check=False)
     assert result.returncode == 1
-    assert "a rebase is in progress; finish or abort it, then sync" in result.stderr
+    assert "not syncing: a rebase is in progress" in result.stderr
+    assert "`git rebase --continue` or `git rebase --abort`), then sync" in result.stderr
     assert snapshot(a) == before and (a / ".git" / "rebase-merge").is_dir()
     assert team.origin_head() == origin_before

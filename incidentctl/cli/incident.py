@@ -247,6 +247,8 @@ def edit(state: State, incident_id: str, no_commit: bool) -> None:
 
     repo = state.repo()
     _, _, file = repo.read(incident_id)
+    if not no_commit:
+        repo.refuse_commit()  # say so before the editor opens, not after the work is done
     text = file.text
     while True:
         edited = click.edit(text, extension=".md", require_save=True)
