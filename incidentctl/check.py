@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from .config import CONFIG_NAME
 from .errors import ConfigError, IncidentctlError, InvalidIncident
-from .incidentfile import IncidentFile
+from .incidentfile import MAX_FILE_BYTES, IncidentFile
 from .safetext import describe, first_unsafe_in, safe, unsafe_lines
+from .yamlio import MAX_DEPTH, MAX_NODES
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -27,12 +28,16 @@ WARNING = "warning"
 
 # Every rule `check` knows, with what it guards; the README lists the same table.
 RULES = {
+    "file-size": f"the file is at most {MAX_FILE_BYTES // 1024 // 1024} MiB",
     "encoding": "the file is UTF-8 text",
     "conflict-marker": "no leftover merge conflict markers",
     "control-character": "no control, bidi or invisible format character in the text or a value",
     "front-matter": "the file starts with a closed `---` YAML front matter mapping",
     "yaml": "the front matter is valid YAML",
     "duplicate-key": "no key appears twice in the front matter",
+    "yaml-plain": "the front matter is plain YAML: no anchors, aliases, merge keys (`<<`) or "
+    f"tags, at most {MAX_DEPTH} levels deep and {MAX_NODES:,} values",
+    "invalid-date": "every date and time (front matter and timeline) exists, also in UTC",
     "schema": "every field is known and has a valid value (see `incidentctl schema`)",
     "filename": "the file is named `<ID>-<slug>.md` after its `id`",
     "id-format": "the `id` matches `id_format` from incidentctl.toml",
@@ -450,7 +455,10 @@ def _timestamps(file: IncidentFile, incident: Incident) -> list[Problem]:
 
 
 def _timeline(file: IncidentFile) -> list[Problem]:
-    entries = file.timeline()
+    try:
+        entries = file.timeline()
+    except InvalidIncident as exc:  # an entry's time that cannot exist
+        return [Problem(file.path, exc.line or 1, exc.rule or "timeline", exc.message)]
     for before, after in itertools.pairwise(entries):
         if after.at < before.at:
             return [

@@ -6,7 +6,7 @@ import os
 import sys
 from datetime import datetime, timedelta, timezone
 
-from .errors import ConfigError
+from .errors import ConfigError, InvalidInput
 from .record import Record
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
@@ -519,6 +519,8 @@ def _duration(reader: _Reader, name: str, text: str) -> timedelta:
         raise reader.fail(
             name, f"must be a duration such as 30m, 2h, 1d or 1w (got {text!r})"
         ) from None
+    except InvalidInput:
+        raise reader.fail(name, f"must be at most 100 years (got {text!r})") from None
     if value <= timedelta(0):
         raise reader.fail(name, "must be longer than zero")
     return value

@@ -577,13 +577,18 @@ class GitRepo:
         except git.GitCommandError as exc:
             raise GitError(_git_message(["log"], str(exc.stderr))) from None
 
-    def file_at(self, ref: str, path: str) -> tuple[str, bytes | None]:
+    def file_at(self, ref: str, path: str, *, limit: int | None = None) -> tuple[str, bytes | None]:
         """(the commit `ref` names, the bytes of `path` in it or None if it has none).
 
         `ref` is a revision, never an option; `path` is read from git's object store,
-        so what the work tree holds (a pull request's edit) plays no part.
+        so what the work tree holds (a pull request's edit) plays no part. A blob
+        larger than `limit` bytes (default: the incident file limit) is refused unread.
         """
         import git
+
+        from .incidentfile import MAX_FILE_BYTES
+
+        limit = MAX_FILE_BYTES if limit is None else limit
 
         if ref.startswith("-"):
             raise GitError(f"{ref!r} is not a revision; a revision cannot start with '-'")
@@ -601,6 +606,11 @@ class GitRepo:
                     return commit.hexsha, None
                 if blob.type != "blob" or blob.mode not in (0o100644, 0o100755):
                     raise GitError(f"{path} at {ref} is not a regular file")
+                if blob.size > limit:  # known from git before a byte is read
+                    raise GitError(
+                        f"{path} at {ref} is larger than {limit // 1024 // 1024} MiB; "
+                        "that is not a file incidentctl reads"
+                    )
                 data: bytes = blob.data_stream.read()
                 return commit.hexsha, data
         except git.GitCommandError as exc:

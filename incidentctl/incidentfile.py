@@ -34,6 +34,11 @@ _AUTHOR_UNSAFE = dict.fromkeys([*range(0x20), 0x7F, ord("*"), ord("`")], " ")
 _TOP_KEY = r"^([A-Za-z_][A-Za-z0-9_-]*)[ \t]*:(?:[ \t]|$)"  # compiled on first use
 TIMELINE_HEADING = "Timeline"
 LINE_ENDING = "\n"
+# The largest incident file any command reads or writes (README: "Limits"): a file
+# from a pull request cannot make a command's time or memory grow without bound. A
+# long incident's file is some 100 KiB; 1 MiB holds about ten thousand entries.
+MAX_FILE_BYTES = 1024 * 1024
+BOM = "\ufeff"
 
 
 class Entry(Record):
@@ -80,7 +85,43 @@ def format_entry(entry: Entry) -> list[str]:
     return out
 
 
+def too_large(path: str, *, would: bool = False) -> InvalidIncident:
+    """The error for a file (or a change) past MAX_FILE_BYTES."""
+    what = "the change would make the file" if would else "the file is"
+    return InvalidIncident(
+        f"{what} larger than {MAX_FILE_BYTES // 1024 // 1024} MiB, the limit for an "
+        "incident file; move long logs or attachments elsewhere and link to them",
+        path=path,
+        rule="file-size",
+    )
+
+
+def encoded_size(text: str) -> int:
+    """The size of `text` in UTF-8 (undecodable bytes held as surrogates count one)."""
+    if len(text) * 4 <= MAX_FILE_BYTES:
+        return len(text)  # too short to matter: spare the encoding
+    return len(text.encode("utf-8", errors="surrogatepass"))
+
+
+def read_limited(file: StrPath, shown: str) -> bytes:
+    """The bytes of an incident file, reading at most MAX_FILE_BYTES + 1 of them."""
+    try:
+        with open(file, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise InvalidIncident("file not found", path=shown) from None
+    except OSError as exc:
+        raise InvalidIncident(f"cannot read: {exc.strerror}", path=shown) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise too_large(shown)
+    return raw
+
+
 def _decode(data: bytes, path: str) -> str:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise InvalidIncident(
+            "the file is UTF-16 text; save it as UTF-8", path=path, line=1, rule="encoding"
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -98,6 +139,8 @@ class IncidentFile:
 
     def __init__(self, text: str, path: str = "<incident>", *, known: KnownGood | None = None):
         self.path = path
+        if encoded_size(text) > MAX_FILE_BYTES:
+            raise too_large(path)
         self.lines = text.splitlines(keepends=True)
         self._check_conflicts()
         self._split()
@@ -134,14 +177,7 @@ class IncidentFile:
         cls, file: StrPath, display: str | None = None, *, known: KnownGood | None = None
     ) -> IncidentFile:
         shown = display or os.fspath(file)
-        try:
-            with open(file, "rb") as handle:
-                raw = handle.read()
-        except FileNotFoundError:
-            raise InvalidIncident("file not found", path=shown) from None
-        except OSError as exc:
-            raise InvalidIncident(f"cannot read: {exc.strerror}", path=shown) from None
-        return cls(_decode(raw, shown), shown, known=known)
+        return cls(_decode(read_limited(file, shown), shown), shown, known=known)
 
     @property
     def text(self) -> str:
@@ -159,8 +195,9 @@ class IncidentFile:
 
     def _split(self) -> None:
         # The opening boundary must be the first line; the closing one is the next
-        # line that is only `---`. A `---` further down is body text (a rule).
-        if not self.lines or self.lines[0].rstrip("\r\n").rstrip() != "---":
+        # line that is only `---`. A `---` further down is body text (a rule). A byte
+        # order mark before it (some Windows editors write one) is accepted and kept.
+        if not self.lines or self.lines[0].removeprefix(BOM).rstrip("\r\n").rstrip() != "---":
             raise InvalidIncident(
                 "does not start with front matter; the first line must be '---'",
                 path=self.path,
@@ -377,7 +414,7 @@ class IncidentFile:
             parts = parse_entry(line)
             if parts:
                 if current:
-                    entries.append(_entry(current))
+                    entries.append(_entry(current, self.path))
                 current = {**parts, "more": [], "line": index + 1}
                 pending_blank = 0
             elif current is not None and line.startswith("  ") and line.strip():
@@ -388,10 +425,10 @@ class IncidentFile:
                 pending_blank += 1
             else:
                 if current:
-                    entries.append(_entry(current))
+                    entries.append(_entry(current, self.path))
                 current = None
         if current:
-            entries.append(_entry(current))
+            entries.append(_entry(current, self.path))
         return entries
 
     def add_entry(self, entry: Entry) -> None:
@@ -481,10 +518,18 @@ def scan_headings(lines: list[str], start: int = 0) -> list[tuple[int, str, int]
     return out
 
 
-def _entry(raw: dict[str, Any]) -> Entry:
+def _entry(raw: dict[str, Any], path: str) -> Entry:
     from datetime import timezone
 
-    at = datetime.fromisoformat(raw["at"].replace("Z", "+00:00")).astimezone(timezone.utc)
+    try:
+        at = datetime.fromisoformat(raw["at"].replace("Z", "+00:00")).astimezone(timezone.utc)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidIncident(
+            f"the timeline entry's time {raw['at']} is not a real time ({exc}); correct it",
+            path=path,
+            line=raw["line"],
+            rule="invalid-date",
+        ) from None
     text = "\n".join([raw["text"], *raw["more"]])
     return Entry(at=at, author=raw["author"], kind=raw["kind"], text=text, line=raw["line"])
 

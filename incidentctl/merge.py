@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import IncidentctlError
-from .incidentfile import IncidentFile, _normalise
+from .incidentfile import MAX_FILE_BYTES, IncidentFile, _normalise, too_large
 from .lines import entry as parse_entry
 from .postmortem import ACTIONS
 from .yamlio import dump_field
@@ -258,10 +258,19 @@ def _refresh_tables(file: IncidentFile) -> None:
 
 
 def run_driver(base: Path, ours: Path, theirs: Path, name: str) -> int:
-    """git merge driver entry: write the result over `ours`; exit 0 clean, 1 conflict."""
-    base_text, ours_text, theirs_text = (
-        p.read_bytes().decode("utf-8", errors="surrogateescape") for p in (base, ours, theirs)
-    )
+    """git merge driver entry: write the result over `ours`; exit 0 clean, 1 conflict.
+
+    A side larger than an incident file may be (MAX_FILE_BYTES) is not read past the
+    limit: `ours` stays as it is and git reports a conflict, to be merged by hand.
+    """
+    sides = []
+    for side in (base, ours, theirs):
+        with open(side, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise too_large(name)
+        sides.append(data.decode("utf-8", errors="surrogateescape"))
+    base_text, ours_text, theirs_text = sides
     merged, clean = merge_incident(base_text, ours_text, theirs_text, path=name)
     ours.write_bytes(merged.encode("utf-8", errors="surrogateescape"))
     return 0 if clean else 1

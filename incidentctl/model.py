@@ -34,7 +34,15 @@ from .vocab import (
     parse_status,
 )
 
-Timestamp = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(timezone.utc))]
+
+def _utc(value: Any) -> Any:
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:  # year 1 at +01:00: no such time in UTC
+        raise ValueError("is out of range in UTC") from None
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_utc)]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 
 

@@ -9,7 +9,16 @@ from .config import Config
 from .config import load as load_config
 from .errors import IncidentctlError, InvalidIncident, InvalidInput, NotFound, NothingToDo
 from .gitrepo import GitRepo
-from .incidentfile import Entry, IncidentFile, format_entry, remove_stale_temps, write_atomic
+from .incidentfile import (
+    MAX_FILE_BYTES,
+    Entry,
+    IncidentFile,
+    encoded_size,
+    format_entry,
+    remove_stale_temps,
+    too_large,
+    write_atomic,
+)
 from .knowngood import KnownGood
 from .record import Record
 from .safetext import describe, first_unsafe, first_unsafe_in, unsafe_lines
@@ -415,6 +424,8 @@ class IncidentRepo:
             subject = mutate(file)
             if validate_model:
                 validate(file)
+            if encoded_size(file.text) > MAX_FILE_BYTES:
+                raise too_large(file.path, would=True)
             remove_stale_temps(os.path.dirname(path))  # left by a command killed mid-write
             write_atomic(path, file.text)
             self.known.remember(file.front_matter_text, file.id, file.opened_at)

@@ -12,7 +12,10 @@ _RFC3339 = (
     r"\s*(?P<tz>[Zz]|[+-]\d{2}:?\d{2})?$"
 )
 _RELATIVE = r"^-?(\d+)\s*([smhd])(?:\s+ago)?$"
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+# The longest duration or relative time taken (`--at 15m`, `--due 2w`, `update_every`):
+# beyond it lies no incident, and datetime arithmetic would leave the calendar.
+MAX_DURATION_DAYS = 36_525  # 100 years
 
 
 def utcnow() -> datetime:
@@ -45,7 +48,7 @@ def parse_time(text: str, *, now: datetime | None = None, what: str = "time") ->
         return now
     rel = re.match(_RELATIVE, raw.lower())
     if rel:
-        return now - timedelta(**{_UNITS[rel.group(2)]: int(rel.group(1))})
+        return now - _delta(rel.group(1), rel.group(2), text, what, "ago")
     match = re.match(_RFC3339, raw)
     if not match:
         raise InvalidInput(
@@ -65,7 +68,24 @@ def parse_time(text: str, *, now: datetime | None = None, what: str = "time") ->
         value = datetime.fromisoformat(iso)
     except ValueError as exc:
         raise InvalidInput(f"{what} {text!r} is not a valid time: {exc}") from None
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first UTC time
+        raise InvalidInput(
+            f"{what} {text!r} is out of range in UTC; give a time between the years 1 and 9999"
+        ) from None
+
+
+def _delta(amount: str, unit: str, text: str, what: str, noun: str) -> timedelta:
+    """`amount` of `unit` as a timedelta, refused past MAX_DURATION_DAYS (one line)."""
+    # A 5,000-digit amount is refused before int() (which would raise on it).
+    if len(amount) > 12 or int(amount) * _SECONDS[unit] > MAX_DURATION_DAYS * 86400:
+        shown = text.strip() if len(text.strip()) <= 40 else text.strip()[:39] + "…"
+        raise InvalidInput(
+            f"{what} {shown!r} is more than 100 years {noun}; "
+            "give a shorter one, e.g. 30m, 2h, 1d or 1w"
+        )
+    return timedelta(seconds=int(amount) * _SECONDS[unit])
 
 
 def parse_date(text: str, *, what: str = "date") -> date:
@@ -77,16 +97,17 @@ def parse_date(text: str, *, what: str = "date") -> date:
 
 
 def parse_duration(text: str, *, what: str = "duration") -> timedelta:
-    """Parse `30m`, `2h`, `1d`, `1w`, `90s` into a timedelta."""
+    """Parse `30m`, `2h`, `1d`, `1w`, `90s` into a timedelta.
+
+    ValueError when `text` is not a duration; InvalidInput when it is one longer
+    than MAX_DURATION_DAYS.
+    """
     import re
 
     match = re.fullmatch(r"\s*(\d+)\s*([smhdw])\s*", text)
     if not match:
         raise ValueError(f"{what} {text!r} is not a duration; use e.g. 30m, 2h, 1d, 1w")
-    amount, unit = int(match.group(1)), match.group(2)
-    if unit == "w":
-        return timedelta(weeks=amount)
-    return timedelta(**{_UNITS[unit]: amount})
+    return _delta(match.group(1), match.group(2), text, what, "long")
 
 
 def format_duration(delta: timedelta) -> str:

@@ -187,6 +187,33 @@ BAD: dict[str, Bad] = {
     "naive-timestamp-status": Bad(
         ("status", "{id}", "investigating", "--at", "2026-11-26T10:00:00"), 1, ("offset",)
     ),
+    # Every time and duration option: out of range is one line, never an OverflowError.
+    "log-at-999999999d": Bad(("log", "{id}", "x", "--at", "999999999d"), 1, ("--at", "100 years")),
+    "log-at-huge-number": Bad(("log", "{id}", "x", "--at", "9" * 5000 + "m"), 1, ("--at",)),
+    "log-at-year-1-ahead-of-utc": Bad(
+        ("log", "{id}", "x", "--at", "0001-01-01T00:30:00+01:00"), 1, ("--at", "out of range")
+    ),
+    "log-at-hour-24": Bad(("log", "{id}", "x", "--at", "2026-11-26T24:00:00Z"), 1, ("hour",)),
+    "log-at-february-30": Bad(("log", "{id}", "x", "--at", "2026-02-30T10:00:00Z"), 1, ("day",)),
+    "status-at-999999999d": Bad(
+        ("status", "{id}", "investigating", "--at", "999999999d"), 1, ("--at", "100 years")
+    ),
+    "open-at-999999999d": Bad(("open", "X", "--at", "999999999d"), 1, ("--at", "100 years")),
+    "open-detected-at-year-9999-behind-utc": Bad(
+        ("open", "X", "--detected-at", "9999-12-31T23:30:00-01:00"), 1, ("--detected-at", "range")
+    ),
+    "open-started-at-999999999h": Bad(
+        ("open", "X", "--started-at", "999999999h"), 1, ("--started-at", "100 years")
+    ),
+    "action-due-999999999w": Bad(
+        ("action", "add", "{id}", "T", "--owner", "bob", "--due", "999999999w"),
+        1,
+        ("--due", "100 years"),
+    ),
+    "action-due-february-30": Bad(
+        ("action", "add", "{id}", "T", "--owner", "bob", "--due", "2026-02-30"), 2, ("--due",)
+    ),
+    "list-since-february-30": Bad(("list", "--since", "2026-02-30"), 1, ("--since",)),
     "invalid-yaml-log": Bad(("log", "{id}", "x"), 1, ("invalid YAML",), setup=bad_yaml),
     "invalid-yaml-show": Bad(("show", "{id}"), 1, ("invalid YAML",), setup=bad_yaml),
     "invalid-yaml-status": Bad(

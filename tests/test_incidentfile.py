@@ -149,6 +149,8 @@ ROUND_TRIPS = {
     "front matter closed with ...": MINIMAL.replace("---\n---\n", "---\n...\n", 1),
     "unicode and tabs": MINIMAL + "Café ☕\tété — “quoted”\n",
     "timeline only in a fence": MINIMAL + f"{FENCE}md\n## Timeline\n{FENCE}\n",
+    "byte order mark": "\ufeff" + HAND_EDITED,
+    "byte order mark and crlf": "\ufeff" + HAND_EDITED.replace("\n", "\r\n"),
 }
 
 
@@ -340,6 +342,107 @@ HAZARDS = [
         ["invalid YAML", "mapping values are not allowed"],
         "type:",
     ),
+    # Plain YAML only: no anchor, alias, merge key or tag, refused before any expansion.
+    (
+        "alias-bomb",
+        "x-team: payments\n",
+        "x-team: payments\nx-a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+        + "".join(
+            f"x-{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n"
+            for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+        )
+        + "x-bomb: *i\n",
+        ["the anchor `&a`", "no YAML anchors or aliases"],
+        "x-a:",
+    ),
+    (
+        "alias",
+        "x-team: payments\n",
+        "x-team: payments\nx-again: *team\n",
+        ["the alias `*team`", "write the value out in full"],
+        "x-again:",
+    ),
+    (
+        "merge-key",
+        "x-team: payments\n",
+        "x-team: payments\nx-more:\n  <<: {a: 1}\n",
+        ["`<<` (a YAML merge key)", "no merge keys"],
+        "  <<:",
+    ),
+    (
+        "python-tag",
+        "x-team: payments\n",
+        "x-team: !!python/object/apply:os.system [touch /tmp/pwned]\n",
+        ["the tag `!!python/object/apply:os.system`", "no YAML tags"],
+        "x-team:",
+    ),
+    ("str-tag", "x-team: payments\n", "x-team: !!str payments\n", ["the tag `!!str`"], "x-team:"),
+    ("local-tag", "x-team: payments\n", "x-team: !team payments\n", ["the tag `!team`"], "x-team:"),
+    (
+        "deep-nesting",
+        "x-team: payments\n",
+        "x-team: " + "[" * 40 + "]" * 40 + "\n",
+        ["nests deeper than 32 levels"],
+        "x-team:",
+    ),
+    (
+        "many-values",
+        "x-team: payments\n",
+        "x-team: [" + "1, " * 10_001 + "1]\n",
+        ["more than 10000 values"],
+        "x-team:",
+    ),
+    # Dates and times that cannot exist: one problem at their line, never a traceback.
+    (
+        "february-30",
+        "opened_at: 2025-06-01T10:00:00Z\n",
+        "opened_at: 2025-02-30T10:00:00Z\n",
+        ["2025-02-30T10:00:00Z is not a real date or time", "day is out of range"],
+        "opened_at:",
+    ),
+    (
+        "hour-24",
+        "opened_at: 2025-06-01T10:00:00Z\n",
+        "opened_at: 2025-06-01T24:00:00Z\n",
+        ["hour must be in 0..23"],
+        "opened_at:",
+    ),
+    (
+        "year-1-ahead-of-utc",
+        "opened_at: 2025-06-01T10:00:00Z\n",
+        "opened_at: 0001-01-01T00:30:00+01:00\n",
+        ["0001-01-01T00:30:00+01:00 is not a real date or time (out of range in UTC)"],
+        "opened_at:",
+    ),
+    (
+        "year-9999-behind-utc",
+        "opened_at: 2025-06-01T10:00:00Z\n",
+        "opened_at: 9999-12-31T23:30:00-01:00\n",
+        ["out of range in UTC"],
+        "opened_at:",
+    ),
+    (
+        "quoted-year-1-ahead-of-utc",
+        "opened_at: 2025-06-01T10:00:00Z\n",
+        "opened_at: '0001-01-01T00:30:00+01:00'\n",
+        ["`opened_at`", "out of range in UTC"],
+        "opened_at:",
+    ),
+    (
+        "due-february-30",
+        "action_items: []\n",
+        "action_items:\n- id: AI-1\n  title: Fix it\n  due: 2025-02-30\n",
+        ["2025-02-30 is not a real date or time"],
+        "  due:",
+    ),
+    (
+        "timeline-entry-time",
+        "- `2025-06-01T10:00:00Z` **Alice Responder** _(opened)_",
+        "- `2025-06-01T10:00:00Z` **Alice Responder** _(opened)_ Opened.\n"
+        "- `2025-06-31T10:00:00Z` **Bob** _(note)_",
+        ["the timeline entry's time 2025-06-31T10:00:00Z is not a real time"],
+        "- `2025-06-31",
+    ),
     (
         "conflict-markers",
         "Checkout returns 502 for EU users.\n",
@@ -349,6 +452,20 @@ HAZARDS = [
         "<<<<<<<",
     ),
 ]
+
+
+# What `log` refuses too (it tolerates schema slips, not a file it cannot read).
+UNPARSEABLE = {
+    "duplicate-key",
+    "invalid-yaml",
+    "conflict-markers",
+    "alias-bomb",
+    "merge-key",
+    "python-tag",
+    "february-30",
+    "year-1-ahead-of-utc",
+    "timeline-entry-time",
+}
 
 
 def hazard_text(old: str, new: str) -> str:
@@ -370,7 +487,8 @@ def test_yaml_hazards_are_refused_with_a_line(
     fragments: list[str],
     where: str | tuple[str, int],
 ) -> None:
-    """YAML 1.1 surprises, duplicates, bad YAML and conflict markers: refused at their line."""
+    """YAML 1.1 surprises, YAML beyond plain mappings, impossible dates, duplicates, bad
+    YAML and conflict markers: each refused at its line, the file left as it was."""
     text = hazard_text(old, new)
     path = place(repo, text)
     needle, nth = where if isinstance(where, tuple) else (where, 1)
@@ -384,8 +502,8 @@ def test_yaml_hazards_are_refused_with_a_line(
 
 @pytest.mark.parametrize(
     ("old", "new", "fragments", "where"),
-    [h[1:] for h in HAZARDS if h[0] in ("duplicate-key", "invalid-yaml", "conflict-markers")],
-    ids=["duplicate-key", "invalid-yaml", "conflict-markers"],
+    [h[1:] for h in HAZARDS if h[0] in UNPARSEABLE],
+    ids=[h[0] for h in HAZARDS if h[0] in UNPARSEABLE],
 )
 def test_log_refuses_an_unparseable_file(
     repo: Repo, old: str, new: str, fragments: list[str], where: str | tuple[str, int]
@@ -421,6 +539,65 @@ def test_list_skips_a_broken_file_and_shows_the_rest(repo: Repo) -> None:
     assert result.exit_code == 0
     assert [r["id"] for r in json.loads(result.stdout)] == [good["id"]]
     assert f"skipped {REL}:{line_of(HAND_EDITED, 'title:')}: `title`" in result.stderr
+
+
+def test_byte_order_mark_is_accepted_and_kept(repo: Repo) -> None:
+    """A file opening with a UTF-8 BOM is read, checked and changed; the BOM stays."""
+    path = place(repo, "\ufeff" + HAND_EDITED)
+    assert repo.json("show", IDENT)["title"] == "Checkout failing"
+    repo.ok("log", IDENT, "Still failing")
+    repo.ok("status", IDENT, "investigating")
+    repo.ok("check")
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf---\n")
+    assert data.count(b"\xef\xbb\xbf") == 1
+    removed, added = changed_lines(HAND_EDITED, data.decode("utf-8").removeprefix("\ufeff"))
+    assert [line.split(":")[0] for line in removed] == ["status", "acknowledged_at"]
+    assert len(added) == 4  # the two keys, and two entries
+
+
+def test_a_change_cannot_grow_a_file_past_the_limit(repo: Repo) -> None:
+    """A file just under 1 MiB is read, but a `log` that would pass the limit is refused."""
+    from incidentctl.incidentfile import MAX_FILE_BYTES
+
+    padding = "x" * (MAX_FILE_BYTES - len(HAND_EDITED.encode()) - 2) + "\n"
+    path = place(repo, HAND_EDITED + padding)
+    assert len(path.read_bytes()) == MAX_FILE_BYTES - 1
+    before = repo.commits()
+    fails(repo.run("log", IDENT, "one more line"), f"{REL}: the change would make the file")
+    assert path.read_text(encoding="utf-8") == HAND_EDITED + padding
+    assert repo.commits() == before
+
+
+def test_utf16_file_says_save_as_utf8(repo: Repo) -> None:
+    """A UTF-16 file (BOM FF FE) is refused with a message that names the encoding."""
+    place(repo, HAND_EDITED.encode("utf-16"))
+    fails(repo.run("show", IDENT), f"{REL}:1: the file is UTF-16 text; save it as UTF-8")
+
+
+SKIPPED = ["alias-bomb", "python-tag", "february-30", "year-1-ahead-of-utc", "due-february-30"]
+
+
+@pytest.mark.parametrize("command", [["list", "--json"], ["action", "list", "--json"]])
+@pytest.mark.parametrize("name", SKIPPED)
+def test_many_incident_commands_skip_an_impossible_file(
+    repo: Repo, command: list[str], name: str
+) -> None:
+    """`list` and `action list` skip a file they cannot load, with a warning at its line."""
+    old, new, fragments, where = next(h[1:] for h in HAZARDS if h[0] == name)
+    text = hazard_text(old, new)
+    place(repo, text)
+    good = repo.open("Search slow")
+    repo.ok("action", "add", good["id"], "Add an index", "--owner", "bob", "--due", "7d")
+    result = repo.run(*command)
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    rows = json.loads(result.stdout)
+    ids = {row.get("incident", row.get("id")) for row in rows}
+    assert ids == {good["id"]}, rows
+    warning = f"warning: skipped {REL}:{line_of(text, str(where))}: "
+    assert warning in result.stderr, result.stderr
+    assert all(fragment in result.stderr for fragment in fragments), result.stderr
 
 
 @pytest.mark.parametrize(

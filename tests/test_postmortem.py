@@ -610,6 +610,12 @@ def with_item(text: str, drop: str) -> str:
 # (rule, files that break it, rules expected, files that pass it)
 RULE_CASES: list[tuple[str, dict[str, str | bytes], set[str], dict[str, str | bytes]]] = [
     (
+        "file-size",
+        {PATH: BASE + "x" * (1024 * 1024 - len(BASE)) + "\n"},
+        {"file-size"},
+        {PATH: BASE + "x" * (1024 * 1024 - len(BASE) - 1) + "\n"},
+    ),
+    (
         "encoding",
         {PATH: BASE.replace("Queue backlog", "Queue \xff backlog").encode("latin-1")},
         {"encoding"},
@@ -644,6 +650,25 @@ RULE_CASES: list[tuple[str, dict[str, str | bytes], set[str], dict[str, str | by
         {PATH: edit(BASE, "severity: SEV-3\n", "severity: SEV-3\nseverity: SEV-1\n")},
         {"duplicate-key"},
         {PATH: edit(BASE, "severity: SEV-3\n", "severity: SEV-3\nx-severity: SEV-1\n")},
+    ),
+    (
+        "yaml-plain",
+        {PATH: edit(BASE, "severity: SEV-3\n", "severity: &s SEV-3\nx-severity: *s\n")},
+        {"yaml-plain"},
+        {PATH: edit(BASE, "severity: SEV-3\n", "severity: SEV-3\nx-severity: SEV-3\n")},
+    ),
+    (
+        "invalid-date",
+        {
+            PATH: edit(BASE, "mitigated_at: 2026-03-01T10:30", "mitigated_at: 2026-02-29T10:30"),
+            OTHER: edit(
+                BASE.replace("INC-20260301-abcd", "INC-20260301-efgh"),
+                "`2026-03-01T10:05:00Z` **Bob** _(note)_",
+                "`2026-03-01T10:65:00Z` **Bob** _(note)_",
+            ),
+        },
+        {"invalid-date"},
+        {PATH: edit(BASE, "mitigated_at: 2026-03-01T10:30", "mitigated_at: 2026-03-01T10:31")},
     ),
     (
         "schema",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from incidentctl import proc
-from incidentctl.knowngood import _digest
+from incidentctl.knowngood import LOADER_VERSION, _digest
 
 
 def test_outputs_status_and_input_round_trip() -> None:
@@ -105,7 +105,8 @@ def _interrupt_during_communicate() -> None:
 
 
 def test_known_good_digest_is_sha256() -> None:
+    """The known-good hash is SHA-256 of the loader version and the front matter."""
     import hashlib
 
     text = "id: INC-1\ntitle: é\n"
-    assert _digest(text) == hashlib.sha256(text.encode()).hexdigest()
+    assert _digest(text) == hashlib.sha256(LOADER_VERSION + text.encode()).hexdigest()

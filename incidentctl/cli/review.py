@@ -61,7 +61,7 @@ def _due(value: str) -> date:
     from ..timeutil import parse_date, parse_duration, utcnow
 
     try:
-        return utcnow().date() + parse_duration(value)
+        return utcnow().date() + parse_duration(value, what="--due")
     except ValueError:
         pass
     try:
