@@ -742,6 +742,7 @@ class IncidentRepo:
                 taken.add(new_id.lower())
                 target = path.with_name(path.name.replace(old_id, new_id, 1))
                 file.set_field("id", new_id)
+                _rename_mentions(file, old_id, new_id)
                 write_atomic(target, file.text)
                 path.unlink()
                 self.git.commit_only(
@@ -971,6 +972,16 @@ class IncidentRepo:
     def history(self, ref: str) -> tuple[str, list[Commit]]:
         ident, path = self.resolve(ref)
         return ident, self.git.history(path)
+
+
+def _rename_mentions(file: IncidentFile, old_id: str, new_id: str) -> None:
+    """The body's mentions of a renumbered incident's old ID (its timeline, the post-mortem's
+    tables, a path to its file) name the new one: the file only ever spoke of itself."""
+    import re
+
+    mention = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(old_id)}(?![A-Za-z0-9_])")
+    for index in range(file.body_start, len(file.lines)):
+        file.lines[index] = mention.sub(new_id, file.lines[index])
 
 
 def _opened_text(incident: Incident) -> str:

@@ -64,9 +64,10 @@ def sync(state: State, attempts: int, as_json: bool) -> None:
 def merge_driver(base: Path, ours: Path, theirs: Path, path: str) -> None:
     """git's merge driver for incident files (git runs it; `init` registers it).
 
-    Keeps both sides' timeline entries in time order, merges action items by ID, takes
-    a field changed on one side, and leaves conflict markers where a field changed
-    differently on both. Writes the result over OURS; exit 0 clean, 1 conflict.
+    Merges timeline entries and action items three-way against BASE: both sides'
+    additions are kept (entries in time order), a deletion or edit made on one side is
+    taken, and an entry, item or field changed differently on both sides is left
+    between conflict markers. Writes the result over OURS; exit 0 clean, 1 conflict.
     """
     from ..merge import run_driver
 
