@@ -343,6 +343,45 @@ class GitRepo:
         result = _run(["rev-parse", "--verify", "--quiet", "HEAD"], self.top, check=False)
         return result.stdout.strip() or None
 
+    def uncommitted(self, path: StrPath) -> str | None:
+        """How `path` in the work tree differs from HEAD, or None when it does not.
+
+        "+3 -1 lines", "new file, 40 lines", "file mode changed": what a commit of the
+        file would carry besides the change a command is about to make. One `git status`
+        in the common (clean) case; a second process only when something is found.
+        """
+        rel = self.relative(path)
+        env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}  # a read: never take index.lock
+        status = _run(
+            ["status", "--porcelain", "-z", "--untracked-files=all", "--no-renames", "--", rel],
+            self.top,
+            env=env,
+        ).stdout
+        if not status.strip("\0"):
+            return None
+        if "?" in status[:2] or "A" in status[:2] or self.head() is None:
+            try:
+                with open(path, "rb") as handle:
+                    lines = handle.read().count(b"\n")
+            except OSError:
+                lines = 0
+            return f"new file, {lines} lines"
+        diff = _run(["diff", "--numstat", "--summary", "HEAD", "--", rel], self.top, env=env)
+        added = deleted = 0
+        mode = False
+        for line in diff.stdout.splitlines():
+            fields = line.split("\t")
+            if len(fields) >= 3:
+                if not (fields[0].isdigit() and fields[1].isdigit()):
+                    return "changed (not as text)"  # numstat's `-` for a binary file
+                added += int(fields[0])
+                deleted += int(fields[1])
+            elif line.strip().startswith("mode change"):
+                mode = True
+        if added or deleted:
+            return f"+{added} -{deleted} lines" + (", file mode changed" if mode else "")
+        return "file mode changed" if mode else None
+
     def set_config(self, key: str, value: str) -> None:
         """Set a value in this clone's own git config (.git/config)."""
         _run(["config", "--local", "--", key, value], self.top)

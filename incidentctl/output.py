@@ -50,4 +50,17 @@ def change_report(change: Change, as_json: bool = False) -> str:
             }
         )
     note = commit_note(change.commit, change.extra.get("pushed"))
-    return f"{bold(change.id)}: {safe(change.subject)} ({note})"
+    line = f"{bold(change.id)}: {safe(change.subject)} ({note})"
+    carried = carried_note(change)
+    return f"{carried}\n{line}" if carried else line
+
+
+def carried_note(change: Change) -> str | None:
+    """The line that says a change found uncommitted in the file got its own commit."""
+    carried = change.extra.get("carried")
+    if not carried:
+        return None
+    return (
+        f"{bold(change.id)}: the file held uncommitted changes ({safe(carried['changes'])}); "
+        f"committed them first, on their own (commit {safe(carried['commit'][:10])})"
+    )

@@ -412,8 +412,13 @@ class IncidentRepo:
         *,
         commit: bool,
         validate_model: bool = True,
+        command: str = "",
     ) -> Change:
-        """Lock, read, mutate, check, write atomically, commit; restore on failure."""
+        """Lock, read, mutate, check, write atomically, commit; restore on failure.
+
+        `command` names the command in the commit that carries changes found
+        uncommitted in the file (`_commit_found`).
+        """
         with self.git.lock():
             if commit:
                 self.git.refuse_commit()  # before anything is written
@@ -426,6 +431,7 @@ class IncidentRepo:
                 validate(file)
             if encoded_size(file.text) > MAX_FILE_BYTES:
                 raise too_large(file.path, would=True)
+            found = self._commit_found(ident, path, command) if commit else {}
             remove_stale_temps(os.path.dirname(path))  # left by a command killed mid-write
             write_atomic(path, file.text)
             self.known.remember(file.front_matter_text, file.id, file.opened_at)
@@ -435,10 +441,45 @@ class IncidentRepo:
                     sha = self.git.commit_only(
                         path, f"incident({ident}): {subject}", {"Incident": ident}
                     )
-                except BaseException:
+                except IncidentctlError as exc:
                     write_atomic(path, original)  # nothing half-done: the old file stays
+                    if found:
+                        exc.message += (
+                            f" (the changes found uncommitted in the file before it are "
+                            f"committed on their own, as {found['carried']['commit'][:10]})"
+                        )
                     raise
-        return Change(ident, self.rel(path), sha, subject, self._pushed(sha))
+                except BaseException:
+                    write_atomic(path, original)
+                    raise
+        return Change(ident, self.rel(path), sha, subject, {**found, **self._pushed(sha)})
+
+    def _commit_found(self, ident: str, path: str, command: str) -> dict[str, Any]:
+        """Commit, on its own and saying so, what the file held that no commit records.
+
+        A hand edit, or an entry written by a command killed before its commit, would
+        otherwise ride along in the next command's commit under that command's subject
+        (see README, "Git behaviour"). Returns {"carried": {"commit", "changes"}} for
+        the report, or {} when the file is as HEAD has it.
+        """
+        command = command or "a change"
+        changes = self.git.uncommitted(path)
+        if changes is None:
+            return {}
+        what = "file" if changes.startswith("new file") else "changes"
+        rel = self.rel(path)
+        sha = self.git.commit_only(
+            path,
+            f"incident({ident}): uncommitted {what} found before {command} ({changes})",
+            {"Incident": ident},
+            body=_wrap(
+                f"`incidentctl {command}` found {rel} changed since its last commit "
+                f"({changes}): a hand edit, or an entry written by a command that "
+                "stopped before committing. This commit holds those changes as they were "
+                f"found, so that the commit of `{command}` that follows holds only its own."
+            ),
+        )
+        return {"carried": {"commit": sha, "changes": changes}}
 
     def append(
         self,
@@ -469,7 +510,7 @@ class IncidentRepo:
 
         # A note never touches the front matter, so a schema slip elsewhere in the
         # file (`check` reports it) must not stop a responder from logging mid-outage.
-        return self._change(ref, mutate, commit=commit, validate_model=False)
+        return self._change(ref, mutate, commit=commit, command="log", validate_model=False)
 
     def transition(
         self,
@@ -527,7 +568,7 @@ class IncidentRepo:
             verb = "reopen" if move == "reopen" else "status"
             return f"{verb} {old.value} -> {new.value}"
 
-        return self._change(ref, mutate, commit=commit)
+        return self._change(ref, mutate, commit=commit, command="status")
 
     def _require_postmortem(self, file: IncidentFile, incident: Incident) -> None:
         """Closing needs a passing post-mortem when the severity asks for one, and every
@@ -580,7 +621,7 @@ class IncidentRepo:
             file.add_entry(Entry(now, author, "severity", text))
             return f"severity {old.value} -> {new.value}"
 
-        return self._change(ref, mutate, commit=commit)
+        return self._change(ref, mutate, commit=commit, command="severity")
 
     def assign(
         self,
@@ -631,7 +672,7 @@ class IncidentRepo:
             file.add_entry(Entry(now, author, "role", "Assigned " + ", ".join(changes)))
             return "assign " + one_line(", ".join(changes), 60)
 
-        return self._change(ref, mutate, commit=commit)
+        return self._change(ref, mutate, commit=commit, command="assign")
 
     def replace(self, ref: str, text: str, *, commit: bool = True) -> Change:
         """Replace the whole file with edited text (from `edit`), checked first."""
@@ -649,7 +690,7 @@ class IncidentRepo:
             file.lines, file.fm_end, file.data = edited.lines, edited.fm_end, edited.data
             return "edit"
 
-        return self._change(ref, mutate, commit=commit, validate_model=False)
+        return self._change(ref, mutate, commit=commit, command="edit", validate_model=False)
 
     # -- many clones ------------------------------------------------------------------
 
@@ -770,7 +811,7 @@ class IncidentRepo:
             what = ", ".join(added) if added else "refresh figures and action items"
             return "postmortem: " + one_line(what, 60)
 
-        change = self._change(ref, mutate, commit=commit)
+        change = self._change(ref, mutate, commit=commit, command="postmortem")
         return Change(
             change.id, change.path, change.commit, change.subject, {**change.extra, "added": added}
         )
@@ -808,7 +849,7 @@ class IncidentRepo:
             self._refresh_actions(file)
             return f"action {item.id}: {one_line(title, 50)}"
 
-        change = self._change(ref, mutate, commit=commit)
+        change = self._change(ref, mutate, commit=commit, command="action add")
         return Change(
             change.id,
             change.path,
@@ -845,7 +886,7 @@ class IncidentRepo:
             self._refresh_actions(file)
             return f"action {wanted} done"
 
-        return self._change(ref, mutate, commit=commit)
+        return self._change(ref, mutate, commit=commit, command="action done")
 
     def link_issues(self, ref: str, links: dict[str, str], *, commit: bool = True) -> Change:
         """Record GitHub issue URLs in action items (`issues sync --write-back`)."""
@@ -860,7 +901,7 @@ class IncidentRepo:
             self._refresh_actions(file)
             return f"link action items to issues ({', '.join(sorted(links))})"
 
-        return self._change(ref, mutate, commit=commit)
+        return self._change(ref, mutate, commit=commit, command="issues sync --write-back")
 
     def _refresh_actions(self, file: IncidentFile) -> None:
         from .postmortem import refresh_actions
@@ -982,6 +1023,17 @@ def _rename_mentions(file: IncidentFile, old_id: str, new_id: str) -> None:
     mention = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(old_id)}(?![A-Za-z0-9_])")
     for index in range(file.body_start, len(file.lines)):
         file.lines[index] = mention.sub(new_id, file.lines[index])
+
+
+def _wrap(text: str, width: int = 72) -> str:
+    """`text` broken at spaces into lines of at most `width` (a commit message body)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "\n".join(lines)
 
 
 def _opened_text(incident: Incident) -> str:

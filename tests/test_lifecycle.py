@@ -181,14 +181,17 @@ def test_no_commit_writes_the_file_only(repo: Repo) -> None:
 
 
 def test_first_commit_after_no_commit_takes_the_new_file(repo: Repo) -> None:
-    """An incident opened with --no-commit is committed whole by its next committed change."""
+    """An incident opened with --no-commit is committed, as found and saying so, by its
+    next committed change, whose own commit follows."""
     opened = repo.open("Checkout failing", "--no-commit")
     assert repo.json("history", opened["id"]) == []
     repo.ok("log", opened["id"], "now it counts")
     assert head_files(repo) == [opened["path"]]
     assert repo.git("status", "--porcelain", "--untracked-files=all") == ""
     assert repo.git("show", "HEAD:" + opened["path"]) == repo.file(opened["path"]).read_text()
-    assert len(repo.json("history", opened["id"])) == 1
+    own, found = (c["subject"] for c in repo.json("history", opened["id"]))
+    assert own == f"incident({opened['id']}): log note: now it counts"
+    assert found.startswith(f"incident({opened['id']}): uncommitted file found before log (new")
 
 
 # -- status rules ----------------------------------------------------------------------

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import click
 
+from ..output import carried_note
 from ..safetext import safe
 from . import (
     State,
@@ -263,6 +264,8 @@ def edit(state: State, incident_id: str, no_commit: bool) -> None:
                 text = edited
                 continue
             raise click.ClickException("the edit was not saved; the file is unchanged") from None
+        if carried_note(change):
+            click.echo(carried_note(change))
         click.echo(f"Edited {style(change.id, bold=True)} ({commit_note(change.commit)})")
         return
 
