@@ -111,7 +111,7 @@ def find_root(start: StrPath) -> tuple[str, str]:
         check=False,
         env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
     )
-    lines = result.stdout.splitlines()
+    lines = result.stdout.rstrip("\n").split("\n")  # a path may hold U+2028 or \x85
     if result.returncode != 0 or len(lines) != 2:
         raise GitError(
             no_work_tree(folder)

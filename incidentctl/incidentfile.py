@@ -10,11 +10,10 @@ from __future__ import annotations
 import os
 from datetime import date, datetime
 
+from .blocks import Heading, escape_text, headings, unescape_line
 from .errors import InvalidIncident
 from .lines import entry as parse_entry
-from .lines import fence as fence_run
-from .lines import heading as parse_heading
-from .lines import is_conflict_marker, is_temp_name
+from .lines import is_conflict_marker, is_temp_name, split_lines
 from .record import Record
 from .safetext import is_unsafe
 from .timeutil import format_ts
@@ -75,13 +74,17 @@ def clean_author(name: str) -> str:
 
 
 def format_entry(entry: Entry) -> list[str]:
-    """An entry as Markdown list lines: readable on GitHub, parseable back."""
+    """An entry as Markdown list lines: readable on GitHub, parseable back.
+
+    The text's further lines are indented into the list item and escaped (blocks.py)
+    so that none starts a heading, fence or HTML block: the text stays in its entry.
+    """
     lines = entry.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     first = (
         f"- `{format_ts(entry.at)}` **{clean_author(entry.author)}** _({entry.kind})_ {lines[0]}"
-    ).rstrip()
+    ).rstrip(" \t")
     out = [first + "\n"]
-    out.extend(("  " + rest).rstrip() + "\n" for rest in lines[1:])
+    out.extend(("  " + rest).rstrip(" \t") + "\n" for rest in escape_text(lines[1:]))
     return out
 
 
@@ -141,7 +144,7 @@ class IncidentFile:
         self.path = path
         if encoded_size(text) > MAX_FILE_BYTES:
             raise too_large(path)
-        self.lines = text.splitlines(keepends=True)
+        self.lines = split_lines(text)
         self._check_conflicts()
         self._split()
         self._data: dict[str, Any] | None = None
@@ -259,13 +262,15 @@ class IncidentFile:
     @property
     def newline(self) -> str:
         """The file's line ending (from its first line): new lines are written with it."""
-        return "\r\n" if self.lines and self.lines[0].endswith("\r\n") else "\n"
+        first = self.lines[0] if self.lines else ""
+        return "\r\n" if first.endswith("\r\n") else "\r" if first.endswith("\r") else "\n"
 
     def _native(self, lines: list[str]) -> list[str]:
-        if self.newline == "\n":
+        newline = self.newline
+        if newline == "\n":
             return lines
         return [
-            ln[:-1] + "\r\n" if ln.endswith("\n") and not ln.endswith("\r\n") else ln
+            ln[:-1] + newline if ln.endswith("\n") and not ln.endswith("\r\n") else ln
             for ln in lines
         ]
 
@@ -350,8 +355,8 @@ class IncidentFile:
     def body_start(self) -> int:
         return self.fm_end + 1
 
-    def sections(self) -> list[tuple[int, str, int]]:
-        """Headings in the body as (line index, title, level), skipping code blocks."""
+    def sections(self) -> list[Heading]:
+        """Top-level headings in the body: (line index, title, level, last line index)."""
         return scan_headings(self.lines, self.body_start)
 
     def region(self, name: str) -> tuple[int, int] | None:
@@ -380,21 +385,25 @@ class IncidentFile:
 
     def append_body(self, text: str) -> None:
         """Add text at the end of the file, after one blank line."""
-        if self.lines and not self.lines[-1].endswith("\n"):
+        if self.lines and not self.lines[-1].endswith(("\n", "\r")):
             self.lines[-1] += self.newline
         if self.lines and self.lines[-1].strip():
             self.lines.append(self.newline)
-        self.lines.extend(self._native(text.splitlines(keepends=True)))
-        if self.lines and not self.lines[-1].endswith("\n"):
+        self.lines.extend(self._native(split_lines(text)))
+        if self.lines and not self.lines[-1].endswith(("\n", "\r")):
             self.lines[-1] += self.newline
 
     def section_range(self, title: str, level: int = 2) -> tuple[int, int] | None:
-        """[heading index, end index) of the first section with this title."""
+        """[heading index, end index) of the first section with this title.
+
+        The heading index is its last line (a setext heading's underline): its
+        section's text starts on the line after it.
+        """
         heads = self.sections()
-        for pos, (index, name, lvl) in enumerate(heads):
+        for pos, (_, name, lvl, index) in enumerate(heads):
             if lvl == level and name.lower() == title.lower():
                 end = len(self.lines)
-                for later, _, later_level in heads[pos + 1 :]:
+                for later, _, later_level, _ in heads[pos + 1 :]:
                     if later_level <= level:
                         end = later
                         break
@@ -417,11 +426,11 @@ class IncidentFile:
                     entries.append(_entry(current, self.path))
                 current = {**parts, "more": [], "line": index + 1}
                 pending_blank = 0
-            elif current is not None and line.startswith("  ") and line.strip():
+            elif current is not None and line.startswith("  ") and line.strip(" \t"):
                 current["more"].extend([""] * pending_blank)
-                current["more"].append(line[2:])
+                current["more"].append(unescape_line(line[2:]))
                 pending_blank = 0
-            elif current is not None and not line.strip():
+            elif current is not None and not line.strip(" \t"):
                 pending_blank += 1
             else:
                 if current:
@@ -437,8 +446,8 @@ class IncidentFile:
         found = self.section_range(TIMELINE_HEADING)
         if found is None:
             tail = self.lines[-1] if len(self.lines) > self.body_start else "\n"
-            if not tail.endswith("\n"):
-                self.lines[-1] = tail + "\n"
+            if not tail.endswith(("\n", "\r")):
+                self.lines[-1] = tail + self.newline
             self.lines.extend(self._native(["\n", f"## {TIMELINE_HEADING}\n", "\n", *new_lines]))
             return
         start, end = found
@@ -450,12 +459,9 @@ class IncidentFile:
             # Skip the anchor's continuation lines, and blank lines between them (a text
             # with blank lines), as timeline() reads them; else we would split the text.
             scan = index
-            while scan < end and (
-                not self.lines[scan].strip()
-                or (self.lines[scan].startswith("  ") and self.lines[scan].strip())
-            ):
+            while scan < end and (_blank(self.lines[scan]) or self.lines[scan].startswith("  ")):
                 scan += 1
-                if self.lines[scan - 1].strip():
+                if not _blank(self.lines[scan - 1]):
                     index = scan
         elif entries:
             index = entries[0].line - 1
@@ -470,7 +476,7 @@ class IncidentFile:
                     new_lines.append("\n")
             else:
                 new_lines = [*new_lines, "\n"]
-        if index == len(self.lines) and not self.lines[-1].endswith("\n"):
+        if index == len(self.lines) and not self.lines[-1].endswith(("\n", "\r")):
             # The file ends without a newline: end that line, and keep the file's choice.
             self.lines[-1] += self.newline
             new_lines[-1] = new_lines[-1].rstrip("\r\n")
@@ -482,40 +488,18 @@ class IncidentFile:
         write_atomic(file, self.text)
 
 
-def scan_headings(lines: list[str], start: int = 0) -> list[tuple[int, str, int]]:
-    """ATX headings as (line index, title, level), skipping fenced code blocks.
+def scan_headings(lines: list[str], start: int = 0) -> list[Heading]:
+    """Top-level headings as (line index, title, level, last line index): blocks.py.
 
-    A line scanner, not a Markdown parser: it serves the hot path (`log`), where
-    markdown-it's import would cost more than the whole edit. `check` uses the parser.
-    A fence opened inside a list item (indented, like a timeline entry's continuation
-    lines) ends with the item, at the first non-blank line indented less, as in
-    CommonMark: an unclosed ``` pasted into a log text hides nothing after it. A
-    heading indented by two or more spaces sits inside a list item (a log text
-    saying `## Root Cause`) and is not a section.
+    Exactly the headings a CommonMark renderer shows: not one in a code block, an
+    HTML comment, a list item (a log text saying `## Root Cause`) or a block quote.
     """
-    out = []
-    fence: str | None = None
-    fence_indent = 0
-    for index in range(start, len(lines)):
-        line = lines[index].rstrip("\r\n")
-        run = fence_run(line)
-        if fence is not None:
-            indent = len(line) - len(line.lstrip(" "))
-            if fence_indent >= 2 and line.strip() and indent < fence_indent:
-                fence = None  # the list item holding the fence has ended
-            elif run and run[0] == fence[0] and len(run) >= len(fence):
-                fence = None
-                continue
-            else:
-                continue
-        if run:
-            fence = run
-            fence_indent = len(line) - len(line.lstrip(" "))
-            continue
-        heading = parse_heading(line)
-        if heading:
-            out.append((index, heading[1], heading[0]))
-    return out
+    return headings(lines, start)
+
+
+def _blank(line: str) -> bool:
+    """A blank line as Markdown sees one: only spaces and tabs (and its ending)."""
+    return not line.strip(" \t\r\n")
 
 
 def _entry(raw: dict[str, Any], path: str) -> Entry:

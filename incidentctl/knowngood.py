@@ -58,7 +58,7 @@ class KnownGood:
                     text = handle.read()
             except (OSError, UnicodeDecodeError):
                 return self._entries
-            for line in text.splitlines():
+            for line in text.split("\n"):
                 parts = line.split(" ")
                 if len(parts) != 3 or len(parts[0]) != 64:
                     continue
@@ -88,7 +88,7 @@ class KnownGood:
         try:
             if len(entries) > 2 * KEEP:
                 with open(self.path, encoding="utf-8") as handle:
-                    kept = handle.read().splitlines()[-KEEP:]
+                    kept = handle.read().rstrip("\n").split("\n")[-KEEP:]
                 with open(self.path, "w", encoding="utf-8") as handle:
                     handle.write("\n".join(kept) + "\n" + line)
             else:

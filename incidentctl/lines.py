@@ -1,7 +1,7 @@
 """Line matchers of the incident file format, in plain string operations.
 
-The `log` command reads a file's headings, fences and timeline entries and then
-writes one line; importing `re` (with `enum`, which it loads) costs it more than
+The `log` command cuts a file into lines, finds its timeline entries (headings:
+blocks.py) and then writes one line; importing `re` (with `enum`, which it loads) costs it more than
 all of that work. Each function here answers exactly what the regular expression
 in its docstring would, which tests/test_lines.py checks against `re` on
 generated lines.
@@ -15,40 +15,39 @@ _WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345678
 _MARKERS = ("<" * 7, ">" * 7, "|" * 7)
 
 
+def split_lines(text: str) -> list[str]:
+    r"""`text` cut after each `\n`, `\r\n` and lone `\r`, line endings kept.
+
+    `[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z`: the lines CommonMark and git see.
+    `str.splitlines()` also cuts at \v, \f, \x1c-\x1e, \x85, U+2028 and U+2029, which
+    a Markdown renderer shows inside a line: a file cut that way has headings and
+    entries no reader of the file sees.
+    """
+    if "\r" not in text:
+        out = text.split("\n")
+        last = out.pop()
+        out = [piece + "\n" for piece in out]
+        if last:
+            out.append(last)
+        return out
+    out = []
+    pieces = text.split("\n")
+    final = len(pieces) - 1
+    for number, piece in enumerate(pieces):
+        end = "\n" if number < final else ""
+        parts = piece.split("\r")
+        out.extend(part + "\r" for part in parts[:-1])
+        tail = parts[-1]
+        if not tail and end and len(parts) > 1:
+            out[-1] += end  # \r\n ends one line
+        elif tail or end:
+            out.append(tail + end)
+    return out
+
+
 def is_conflict_marker(line: str) -> bool:
     r"""`^(<{7}|>{7}|\|{7})(?: |$)`: a merge conflict marker line (ending included)."""
     return line[:7] in _MARKERS and (line[7:8] == " " or line[7:] in ("", "\n"))
-
-
-def fence(line: str) -> str | None:
-    r"""`^ {0,3}(`{3,}|~{3,})`: the run of backticks or tildes opening a code fence."""
-    text = line.lstrip(" ")
-    if len(line) - len(text) > 3 or text[:1] not in ("`", "~"):
-        return None
-    run = len(text) - len(text.lstrip(text[0]))
-    return text[:run] if run >= 3 else None
-
-
-def heading(line: str) -> tuple[int, str] | None:
-    r"""An ATX heading as (level, title), as this expression finds it.
-
-    `^ ?(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$` with the title group stripped
-    (`line` has no line ending).
-    """
-    text = line[1:] if line[:1] == " " else line
-    rest = text.lstrip("#")
-    level = len(text) - len(rest)
-    if not 1 <= level <= 6 or "\n" in rest:
-        return None
-    if not rest.strip(" \t"):
-        return level, ""
-    if rest[0] not in " \t":
-        return None
-    title = rest.strip(" \t")
-    closing = len(title) - len(title.rstrip("#"))  # an optional closing run of #
-    if 0 < closing < len(title) and title[-closing - 1] in " \t":
-        title = title[:-closing]
-    return level, title.strip()
 
 
 def entry(line: str) -> dict[str, str] | None:

@@ -19,6 +19,7 @@ from typing import Any
 from .errors import IncidentctlError
 from .incidentfile import MAX_FILE_BYTES, IncidentFile, _normalise, too_large
 from .lines import entry as parse_entry
+from .lines import split_lines
 from .postmortem import ACTIONS
 from .yamlio import dump_field
 
@@ -447,7 +448,7 @@ def merge_incident(base: str, ours: str, theirs: str, path: str = "<incident>") 
         for side in (b, t):
             side.replace_region(ACTIONS, o.lines[table[0] : table[1]])
     body, body_clean = _merge_body(b, o, t, renamed)
-    result.lines[result.body_start :] = body.splitlines(keepends=True)
+    result.lines[result.body_start :] = split_lines(body)
     if _normalise(result.data.get("action_items")) != _normalise(o.data.get("action_items")):
         _refresh_tables(result)  # else ours' table, which every side was given, is right
     if conflicts:

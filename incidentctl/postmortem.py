@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .incidentfile import IncidentFile, format_entry, scan_headings
+from .lines import split_lines
 from .timeutil import format_duration, format_ts
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def refresh_actions(file: IncidentFile, incident: Incident, root: Path | None) -
         return False
     before = file.text
     text = _render("postmortem-actions.md.j2", context(file, incident), root)
-    file.replace_region(ACTIONS, text.splitlines(keepends=True))
+    file.replace_region(ACTIONS, split_lines(text))
     return file.text != before
 
 
@@ -72,7 +73,7 @@ def add_sections(file: IncidentFile, incident: Incident, root: Path | None) -> l
     from .check import find_section, sections
 
     ctx = context(file, incident)
-    rendered = _render(TEMPLATE, ctx, root).splitlines(keepends=True)
+    rendered = split_lines(_render(TEMPLATE, ctx, root))
     heads = scan_headings(rendered)
     have = sections(file)
     chunks: list[tuple[str, int, list[str]]] = []  # (title, level, lines)
@@ -83,7 +84,7 @@ def add_sections(file: IncidentFile, incident: Incident, root: Path | None) -> l
         chunks.append((heads[0][1], 1, rendered[heads[0][0] : preamble_end]))
         heads = heads[1:]
     level2 = [h for h in heads if h[2] == 2]
-    for pos, (start, title, _) in enumerate(level2):
+    for pos, (start, title, _, _) in enumerate(level2):
         end = level2[pos + 1][0] if pos + 1 < len(level2) else len(rendered)
         chunks.append((title, 2, rendered[start:end]))
     added = []
@@ -94,6 +95,6 @@ def add_sections(file: IncidentFile, incident: Incident, root: Path | None) -> l
         added.append(title)
     for name, template in ((FIGURES, "postmortem-figures.md.j2"),):
         if file.region(name) is not None:
-            file.replace_region(name, _render(template, ctx, root).splitlines(keepends=True))
+            file.replace_region(name, split_lines(_render(template, ctx, root)))
     refresh_actions(file, incident, root)
     return added

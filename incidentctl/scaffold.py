@@ -108,7 +108,7 @@ def register_merge_driver(root: Path, incidents_dir: str) -> list[str]:
     attributes = root / ".gitattributes"
     line = GITATTRIBUTES_LINE.format(incidents=incidents_dir.rstrip("/"))
     current = attributes.read_text(encoding="utf-8") if attributes.exists() else ""
-    if line not in current.splitlines():
+    if line not in current.replace("\r\n", "\n").split("\n"):  # lines as git reads them
         prefix = current if not current or current.endswith("\n") else current + "\n"
         write_atomic(attributes, prefix + line + "\n")
         changed.append(".gitattributes")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import date, datetime, timezone
 
+from .blocks import escape_text
 from .config import Config
 from .config import load as load_config
 from .errors import IncidentctlError, InvalidIncident, InvalidInput, NotFound, NothingToDo
@@ -77,9 +78,9 @@ def clean_text(text: str, what: str, *, max_len: int = TEXT_MAX, one_line: bool 
     text = text.replace("\r\n", "\n").strip()
     if one_line and "\n" in text:
         raise InvalidInput(f"{what} must be a single line")
-    # Controls but tab and newline (ESC starts terminal escape sequences; U+0085 is a
-    # line break to str.splitlines(), which the file layer splits on), U+2028/U+2029,
-    # and invisible format characters (bidi overrides, zero-width spaces): safetext.
+    # Controls but tab and newline (ESC starts terminal escape sequences; U+0085 and
+    # U+2028/U+2029 break lines for some readers and not for others), and invisible
+    # format characters (bidi overrides, zero-width spaces): safetext.
     char = first_unsafe(text, "\t\n")
     if char is not None:
         raise InvalidInput(f"{what} contains {describe(char)}; remove it")
@@ -354,7 +355,10 @@ class IncidentRepo:
                 "incident.md.j2",
                 {
                     "incident": incident.model_dump(mode="json"),
-                    "summary": summary_text,
+                    # The summary's lines cannot start a heading or block (blocks.py).
+                    "summary": "\n".join(escape_text(summary_text.split("\n")))
+                    if summary_text
+                    else None,
                     "timeline": [line.rstrip("\n") for line in format_entry(opened)],
                     "policy": {
                         "description": policy.description,

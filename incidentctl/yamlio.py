@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from .errors import InvalidIncident
+from .lines import split_lines
 from .timeutil import format_ts
 
 # libyaml is ~13x faster on front matter (FIELD-NOTES.md); pure Python if it is absent.
@@ -235,7 +236,7 @@ def dump_field(key: str, value: Any) -> list[str]:
         allow_unicode=True,
         width=4096,
     )
-    return text.splitlines(keepends=True)
+    return split_lines(text)
 
 
 def dump_front_matter(data: dict[str, Any]) -> str:

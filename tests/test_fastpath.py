@@ -175,3 +175,22 @@ def test_console_script_output_survives_the_fast_exit(repo: Repo) -> None:
     )
     assert failed.returncode == 1
     assert failed.stderr == "Error: no incident matches 'no-such-id'; see `incidentctl list`\n"
+
+
+def test_log_on_files_incidentctl_writes_needs_no_markdown_parser(repo: Repo) -> None:
+    """Hostile entry texts, a summary and the post-mortem sections keep `log` on the
+    line scanner: markdown-it (and `re`) load only for text a person wrote by hand."""
+    summary = "what happened\n## Timeline\n```\n<!--"
+    ident = repo.open("Checkout errors", "--severity", "SEV-2", "--summary", summary)["id"]
+    for text in ("notes\n## Root Cause\n```\n<!--", "setext\n---\n===", "  ## x\n\t> ## y"):
+        repo.ok("log", ident, text)
+    repo.ok("status", ident, "resolved", "-m", "fixed\n- ## by a rollback")
+    repo.ok("postmortem", ident)
+    repo.ok("action", "add", ident, "Add an alert", "--owner", "bob", "--due", "7d")
+    _fast(["log", ident, "parse the front matter once"], repo.path)
+    result = log_in_fresh_process(repo, ident, "a note", report="' '.join(sorted(sys.modules))")
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.split())
+    assert "incidentctl.blocks" in loaded
+    assert sorted(loaded.intersection({*HEAVY, "markdown_it"})) == []
+    assert repo.json("timeline", ident)[-1]["text"] == "a note"

@@ -15,8 +15,6 @@ from incidentctl import lines
 from incidentctl.config import Config, _split_format
 
 CONFLICT = re.compile(r"^(<{7}|>{7}|\|{7})(?: |$)")
-FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-HEADING = re.compile(r"^ ?(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 ENTRY = re.compile(
     r"^- `(?P<at>\d{4}-\d\d-\d\dT[0-9:.]+Z)` \*\*(?P<author>[^*\n]*)\*\* "
     r"_\((?P<kind>[a-z]+)\)_ ?(?P<text>.*)$"
@@ -96,51 +94,24 @@ def test_conflict_markers_match_the_expression() -> None:
         assert lines.is_conflict_marker(line) == bool(CONFLICT.match(line)), repr(line)
 
 
-def test_fences_match_the_expression() -> None:
-    cases = ["```", "~~~python", "   ```", "    ```", "``", "`~`", "````x", " ~~~~", "\t```"]
-    cases += generated(["`", "~", " ", "x", "\t"], 2, 9)
-    for line in cases:
-        match = FENCE.match(line)
-        assert lines.fence(line) == (match.group(1) if match else None), repr(line)
-
-
-def _heading_oracle(line: str) -> tuple[int, str] | None:
-    match = HEADING.match(line)
-    return (len(match.group(1)), (match.group(2) or "").strip()) if match else None
+LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 @pytest.mark.parametrize(
-    "line",
-    [
-        "# Title",
-        "## Timeline",
-        " ## Timeline",
-        "  ## Timeline",
-        "####### x",
-        "#x",
-        "#",
-        "## ",
-        "## #",
-        "## ###",
-        "## a #",
-        "## a#",
-        "## a ##  ",
-        "##\tTabbed\t#\t",
-        "# a \x0c",
-        "###### six",
-        "## Root Cause ##",
-        "## # #",
-        "## \u00a0x",
-        "",
-    ],
+    "text",
+    ["", "a", "a\n", "a\r\nb", "a\rb\r", "\r\r\n\n", "a\u2028b\x85c\x0bd\x0ce\x1cf\u2029\n"],
 )
-def test_headings_by_hand(line: str) -> None:
-    assert lines.heading(line) == _heading_oracle(line)
+def test_split_lines_by_hand(text: str) -> None:
+    """Lines end at LF, CRLF and CR only: U+2028, NEL, VT, FF and FS stay inside."""
+    assert lines.split_lines(text) == LINES.findall(text)
+    assert "".join(lines.split_lines(text)) == text
 
 
-def test_headings_match_the_expression() -> None:
-    for line in generated(["#", " ", "\t", "a", "b", "\x0c", "\u00a0"], 3):
-        assert lines.heading(line) == _heading_oracle(line), repr(line)
+def test_split_lines_match_the_expression() -> None:
+    """split_lines cuts generated texts exactly where the expression does."""
+    alphabet = ["a", "\n", "\r", "\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1e", " "]
+    for text in generated(alphabet, 4, 12):
+        assert lines.split_lines(text) == LINES.findall(text), repr(text)
 
 
 def _entry_oracle(line: str) -> dict[str, str] | None:
