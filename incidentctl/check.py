@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import CONFIG_NAME
-from .errors import ConfigError, IncidentctlError, InvalidIncident
+from .errors import ConfigError, InvalidIncident
 from .incidentfile import MAX_FILE_BYTES, IncidentFile
 from .safetext import describe, first_unsafe_in, safe, unsafe_lines
 from .yamlio import MAX_DEPTH, MAX_NODES
@@ -28,6 +29,7 @@ WARNING = "warning"
 
 # Every rule `check` knows, with what it guards; the README lists the same table.
 RULES = {
+    "file-type": "an incident file is a regular file: no link, FIFO, device or folder named *.md",
     "file-size": f"the file is at most {MAX_FILE_BYTES // 1024 // 1024} MiB",
     "encoding": "the file is UTF-8 text",
     "conflict-marker": "no leftover merge conflict markers",
@@ -287,7 +289,7 @@ def file_problems(
 
     rel = _rel(repo, path)
     try:
-        file = IncidentFile.read(path, rel)
+        file = IncidentFile.read(path, rel, root=_root_of(repo, path))
     except InvalidIncident as exc:
         return [Problem(rel, exc.line or 1, exc.rule or "front-matter", exc.message)], None
     hidden = character_problems(file)
@@ -331,10 +333,14 @@ def _holder(key: object) -> str:
 
 
 def _rel(repo: IncidentRepo, path: Path) -> str:
-    try:
-        return path.resolve().relative_to(repo.root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
+    from .filescan import rel_to
+
+    return rel_to(repo.root, path)  # lexical: a link is never resolved
+
+
+def _root_of(repo: IncidentRepo, path: Path) -> Path | None:
+    """The repository root when `path` is inside it (read with no link followed)."""
+    return repo.root if Path(os.path.abspath(path)).is_relative_to(repo.root) else None
 
 
 def _schema_problems(file: IncidentFile, exc: Any) -> list[Problem]:
@@ -511,15 +517,6 @@ def action_item_problems(file: IncidentFile, incident: Incident) -> list[Problem
     return out
 
 
-def incident_paths(repo: IncidentRepo) -> list[Path]:
-    """Every Markdown file in the incidents folder's year folders."""
-    return incident_paths_in(repo.incidents_dir)
-
-
-def incident_paths_in(base: Path) -> list[Path]:
-    return sorted(base.glob("*/*.md")) if base.is_dir() else []
-
-
 def run(
     repo: IncidentRepo,
     paths: Iterable[Path] = (),
@@ -532,10 +529,15 @@ def run(
     With `changed_since`, only files changed since the merge base with that revision
     are checked, against the `incidentctl.toml` of that revision (unless
     `policy_from_worktree`): the change under review cannot relax its own check.
+    No link is followed: a link, FIFO, device or folder named `*.md`, and a link
+    committed to git, is a `file-type` problem (filescan).
     """
+    from . import filescan
+
+    targets = list(paths)
     source: PolicySource | None = None
     rules = repo
-    changed: set[Path] = set()
+    changed: set[str] | None = None
     if changed_since is not None:
         paths_changed = repo.git.changed_since(changed_since, deleted=True)
         edited = CONFIG_NAME in paths_changed
@@ -544,36 +546,48 @@ def run(
         else:
             rules, commit = policy_at(repo, changed_since)
             source = PolicySource(changed_since, commit, edited)
-        changed = {(repo.root / p).resolve() for p in paths_changed}
+        changed = set(paths_changed)
     # Files in the incidents folder of either policy: moving `incidents_dir` away
     # does not take a changed file out of the check.
-    folders = dict.fromkeys([rules.incidents_dir.resolve(), repo.incidents_dir.resolve()])
-    everything = sorted({p for folder in folders for p in incident_paths_in(folder)})
-    targets = [p.resolve() for p in paths]
-    expanded: list[Path] = []
-    for target in targets:
-        if target.is_dir():
-            expanded.extend(sorted(target.rglob("*.md")))
-        elif target.exists():
-            expanded.append(target)
-        else:
-            raise IncidentctlError(f"{target}: no such file or folder")
-    selected = expanded if targets else everything
-    if changed_since is not None:
-        selected = [
-            p
-            for p in selected
-            if p.resolve() in changed
-            and any(p.resolve().is_relative_to(folder) for folder in folders)
-        ]
+    folders = list(dict.fromkeys([rules.config.incidents_dir, repo.config.incidents_dir]))
+    whole = filescan.Found()
+    for folder in folders:
+        whole.add(filescan.incident_folder(repo.root, folder))
+    linked = {
+        rel: filescan.GIT_NOT_FILES[mode]
+        for rel, mode in repo.git.modes(folders).items()
+        if mode in filescan.GIT_NOT_FILES
+    }
+    everything = [p for p in whole.files if _rel(repo, p) not in linked]
+    found = filescan.targets(repo.root, targets, folders) if targets else whole
+    names = set(found.refused) | {_rel(repo, p) for p in found.files}
+    refused = {**found.refused, **{r: why for r, why in linked.items() if r in names}}
+    selected = [p for p in found.files if _rel(repo, p) not in linked]
+    if changed is not None:
+        tops = [f.rstrip("/") + "/" for f in folders]
+        selected = [p for p in selected if _changed(_rel(repo, p), changed, tops)]
+        refused = {r: why for r, why in refused.items() if _changed(r, changed, tops, below=True)}
     ids = _id_index(repo, everything + selected)
-    problems: list[Problem] = []
-    checked = []
-    for path in dict.fromkeys(p.resolve() for p in selected):
-        found, _ = file_problems(rules, path, ids)
-        problems.extend(found)
+    problems = [Problem(rel, 1, "file-type", why) for rel, why in refused.items()]
+    checked = sorted(refused)
+    for path in dict.fromkeys(selected):
+        found_here, _ = file_problems(rules, path, ids)
+        problems.extend(found_here)
         checked.append(_rel(repo, path))
     return Report(sorted(problems), checked, source)
+
+
+def _changed(rel: str, changed: set[str], tops: list[str], *, below: bool = False) -> bool:
+    """Whether a path is one the change touched, inside an incidents folder.
+
+    `below`: a refused folder or link counts when anything under it changed (a year
+    folder replaced by a link shows in git as the link plus its old files removed).
+    """
+    if not any(f"{rel}/".startswith(top) for top in tops):
+        return False
+    if rel in changed:
+        return True
+    return below and any(c.startswith(rel + "/") for c in changed)
 
 
 def policy_at(repo: IncidentRepo, ref: str) -> tuple[IncidentRepo, str]:
@@ -593,9 +607,9 @@ def policy_at(repo: IncidentRepo, ref: str) -> tuple[IncidentRepo, str]:
 
 def _id_index(repo: IncidentRepo, paths: Iterable[Path]) -> dict[str, list[str]]:
     index: dict[str, list[str]] = {}
-    for path in dict.fromkeys(p.resolve() for p in paths):
+    for path in dict.fromkeys(paths):
         try:
-            file = IncidentFile.read(path, _rel(repo, path))
+            file = IncidentFile.read(path, _rel(repo, path), root=_root_of(repo, path))
         except InvalidIncident:
             continue
         index.setdefault(file.id.lower(), []).append(file.path)

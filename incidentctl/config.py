@@ -417,12 +417,7 @@ def parse(data: dict[str, Any]) -> Config:
     import re
 
     top = _Reader(data)
-    incidents_dir = top.text("incidents_dir", DEFAULTS.incidents_dir)
-    from pathlib import Path
-
-    parts = Path(incidents_dir).parts
-    if Path(incidents_dir).is_absolute() or ".." in parts or incidents_dir.startswith("-"):
-        raise top.fail("incidents_dir", "must be a relative folder inside the repository")
+    incidents_dir = incidents_folder(top)
     id_format = top.text("id_format", DEFAULTS.id_format)
     names = [name for _, name in _split_format(id_format) if name is not None]
     unknown = [n for n in names if n not in ID_PLACEHOLDERS]
@@ -508,6 +503,39 @@ def parse(data: dict[str, Any]) -> Config:
         oncall=OnCall(rotation, start, shift),
         push=push,
     )
+
+
+_PATTERN_CHARS = frozenset('*?[]\\"')  # glob and quoting characters of .gitattributes
+
+
+def incidents_folder(top: _Reader) -> str:
+    """`incidents_dir`, normalised (`a/./b/` is `a/b`), or why it cannot be one.
+
+    It must name a folder below the repository root, outside `.git`, that a
+    `.gitattributes` pattern can name literally; that no part of it is a link is
+    checked on the disk when it is used (store, filescan).
+    """
+    from .safetext import first_unsafe
+
+    raw = top.text("incidents_dir", DEFAULTS.incidents_dir)
+    if raw.startswith("/") or raw[1:3] == ":\\" or raw.startswith("~"):
+        raise top.fail("incidents_dir", f"must be relative to the repository root (got {raw!r})")
+    if first_unsafe(raw) is not None or raw != raw.strip():
+        raise top.fail("incidents_dir", "must not hold control characters or end in spaces")
+    parts = [part for part in raw.split("/") if part not in ("", ".")]
+    if ".." in parts:
+        raise top.fail("incidents_dir", f"must stay inside the repository: no `..` (got {raw!r})")
+    if not parts:
+        raise top.fail("incidents_dir", "must name a folder inside the repository, not its root")
+    if any(part.lower() == ".git" for part in parts):
+        raise top.fail("incidents_dir", "must not be inside .git, which git owns")
+    bad = sorted(_PATTERN_CHARS.intersection(raw))
+    if bad or raw[0] in "-!#" or any(part != part.strip() for part in parts):
+        shown = f"`{bad[0]}`" if bad else f"a leading `{raw[0]}` or spaces around a `/`"
+        raise top.fail(
+            "incidents_dir", f"must be a plain folder name: {shown} is not allowed (got {raw!r})"
+        )
+    return "/".join(parts)
 
 
 def _duration(reader: _Reader, name: str, text: str) -> timedelta:

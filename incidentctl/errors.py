@@ -49,3 +49,7 @@ class ConfigError(IncidentctlError):
 
 class GitError(IncidentctlError):
     """git refused or failed; the message carries git's own words."""
+
+
+class WriteError(IncidentctlError):
+    """A file could not be written (permissions, a full disk, a link in the way)."""

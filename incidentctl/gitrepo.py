@@ -186,7 +186,12 @@ class RepoLock:
     def __enter__(self) -> None:
         import fcntl
 
-        handle = open(self.path, "a+", encoding="utf-8")
+        try:
+            handle = open(self.path, "a+", encoding="utf-8")
+        except OSError as exc:
+            from .safefs import write_reason
+
+            raise GitError(f"cannot open the lock file {self.path}: {write_reason(exc)}") from None
         try:
             deadline = time.monotonic() + self.timeout
             while True:
@@ -594,6 +599,20 @@ class GitRepo:
             "diff", "-z", "--name-only", "--diff-filter=A", f"{ref}...HEAD", "--", folder
         )
         return [f for f in out.split("\0") if f]
+
+    def modes(self, folders: Sequence[str]) -> dict[str, str]:
+        """{path: git mode} of every file the index holds under these folders."""
+        out = _run(
+            ["ls-files", "--stage", "-z", "--", *folders],
+            self.top,
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+        ).stdout
+        modes = {}
+        for record in out.split("\0"):
+            info, tab, path = record.partition("\t")
+            if tab:
+                modes[path] = info.split(" ", 1)[0]
+        return modes
 
     def lock(self, timeout: float = 120.0) -> RepoLock:
         """Serialise incidentctl processes on this clone over read-modify-write-commit."""

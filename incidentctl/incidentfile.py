@@ -11,7 +11,7 @@ import os
 from datetime import date, datetime
 
 from .blocks import Heading, escape_text, headings, unescape_line
-from .errors import InvalidIncident
+from .errors import InvalidIncident, WriteError
 from .lines import entry as parse_entry
 from .lines import is_conflict_marker, is_temp_name, split_lines
 from .record import Record
@@ -106,15 +106,24 @@ def encoded_size(text: str) -> int:
     return len(text.encode("utf-8", errors="surrogatepass"))
 
 
-def read_limited(file: StrPath, shown: str) -> bytes:
-    """The bytes of an incident file, reading at most MAX_FILE_BYTES + 1 of them."""
+def read_limited(file: StrPath, shown: str, root: StrPath | None = None) -> bytes:
+    """The bytes of an incident file, reading at most MAX_FILE_BYTES + 1 of them.
+
+    Only a regular file: a link, FIFO, device or folder is refused (rule file-type);
+    with `root` (the repository) no link is followed from there down (safefs).
+    """
+    from .safefs import NotRegular, read_regular
+
     try:
-        with open(file, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
+        raw = read_regular(file, root, limit=MAX_FILE_BYTES + 1)
+    except NotRegular as exc:
+        where = "" if exc.path == os.fspath(file) else f"{_shown_in(exc.path, root)} "
+        raise InvalidIncident(f"{where}{exc.reason}", path=shown, rule="file-type") from None
     except FileNotFoundError:
         raise InvalidIncident("file not found", path=shown) from None
-    except OSError as exc:
-        raise InvalidIncident(f"cannot read: {exc.strerror}", path=shown) from None
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise InvalidIncident(f"cannot read: {why}", path=shown) from None
     if len(raw) > MAX_FILE_BYTES:
         raise too_large(shown)
     return raw
@@ -177,10 +186,19 @@ class IncidentFile:
 
     @classmethod
     def read(
-        cls, file: StrPath, display: str | None = None, *, known: KnownGood | None = None
+        cls,
+        file: StrPath,
+        display: str | None = None,
+        *,
+        known: KnownGood | None = None,
+        root: StrPath | None = None,
     ) -> IncidentFile:
+        """Read a regular file: a link, FIFO, device or folder is refused (rule file-type).
+
+        With `root` (the repository) no link is followed from there down (safefs).
+        """
         shown = display or os.fspath(file)
-        return cls(_decode(read_limited(file, shown), shown), shown, known=known)
+        return cls(_decode(read_limited(file, shown, root), shown), shown, known=known)
 
     @property
     def text(self) -> str:
@@ -502,6 +520,10 @@ def _blank(line: str) -> bool:
     return not line.strip(" \t\r\n")
 
 
+def _shown_in(path: str, root: StrPath | None) -> str:
+    return os.path.relpath(path, root).replace(os.sep, "/") if root is not None else path
+
+
 def _entry(raw: dict[str, Any], path: str) -> Entry:
     from datetime import timezone
 
@@ -534,59 +556,137 @@ def _normalise(value: Any) -> Any:
     return value
 
 
-def write_atomic(file: StrPath, text: str) -> None:
+def write_atomic(
+    file: StrPath, text: str, *, root: StrPath | None = None, shown: str | None = None
+) -> None:
     """Write through a temp file in the same folder, fsync, then rename over the target.
 
-    A crash leaves either the old or the new file, never a half-written one.
+    A crash leaves either the old or the new file, never a half-written one. With
+    `root` (the repository), every folder from there down is reached without
+    following a link and made when missing (safefs); a link, FIFO or folder at the
+    target, and a file its mode keeps read-only (`chmod 444`), are refused. The
+    file's mode is kept. Any OSError becomes one WriteError naming the file
+    (`shown`, else the path relative to `root`) and what to do.
     """
-    folder, name = os.path.split(os.fspath(file))
-    folder = folder or "."
-    os.makedirs(folder, exist_ok=True)
+    from .safefs import NotRegular, folder_of
+
+    path = os.fspath(file)
+    display = shown or (os.path.relpath(path, root) if root is not None else path)
     try:
-        mode = os.stat(file).st_mode & 0o777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    # O_EXCL with a random name, as tempfile.mkstemp does (without its import cost).
-    tmp = os.path.join(folder, f".{name}.{os.urandom(6).hex()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        dir_fd, name = folder_of(path, root, create=True)
+    except NotRegular as exc:
+        where = exc.path if root is None else os.path.relpath(exc.path, root)
+        raise WriteError(f"cannot write: {where} {exc.reason}", path=display) from None
+    except (OSError, ValueError) as exc:
+        raise _write_error(exc, display) from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, file)
-    except BaseException:
-        try:  # noqa: SIM105 (contextlib would be one more import on the `log` path)
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:
-        dir_fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(dir_fd)
+        _write_in(dir_fd, name, text, display)
     finally:
         os.close(dir_fd)
 
 
-def remove_stale_temps(folder: StrPath) -> None:
+def _write_error(exc: OSError | ValueError, display: str) -> WriteError:
+    from .safefs import write_reason
+
+    if isinstance(exc, ValueError):  # a path outside the repository
+        return WriteError(f"cannot write: {exc}", path=display)
+    return WriteError(f"cannot write: {write_reason(exc)}", path=display)
+
+
+def ensure_writable(file: StrPath, *, root: StrPath, shown: str) -> None:
+    """Refuse early, as `write_atomic` would, a file that cannot be changed (`edit`)."""
+    from .safefs import NotRegular, folder_of
+
+    try:
+        dir_fd, name = folder_of(file, root)
+    except NotRegular as exc:
+        raise WriteError(f"cannot write: {exc.reason}", path=shown) from None
+    except (OSError, ValueError) as exc:
+        raise _write_error(exc, shown) from None
+    try:
+        _refuse_unwritable(os.lstat(name, dir_fd=dir_fd), name, dir_fd, shown)
+    except OSError as exc:
+        raise _write_error(exc, shown) from None
+    finally:
+        os.close(dir_fd)
+
+
+def _refuse_unwritable(st: os.stat_result, name: str, dir_fd: int, display: str) -> None:
+    import stat
+
+    from .safefs import not_regular, writable
+
+    if not stat.S_ISREG(st.st_mode):
+        refused = not_regular(display, st.st_mode)
+        raise WriteError(f"cannot write: it {refused.reason}", path=display)
+    if not writable(st, name, dir_fd):
+        raise WriteError(
+            f"the file is read-only (mode {st.st_mode & 0o777:04o}); to change it, make it "
+            f"writable (`chmod u+w {display}`) and run the command again",
+            path=display,
+        )
+
+
+def _write_in(dir_fd: int, name: str, text: str, display: str) -> None:
+    try:
+        st = os.lstat(name, dir_fd=dir_fd)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    except OSError as exc:
+        raise _write_error(exc, display) from None
+    else:
+        _refuse_unwritable(st, name, dir_fd, display)
+        mode = st.st_mode & 0o7777
+    # O_EXCL with a random name, as tempfile.mkstemp does (without its import cost);
+    # O_NOFOLLOW and O_EXCL: a link planted at the temp name is never written through.
+    tmp = f".{name}.{os.urandom(6).hex()}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(tmp, flags | getattr(os, "O_CLOEXEC", 0), 0o600, dir_fd=dir_fd)
+    except OSError as exc:
+        raise _write_error(exc, display) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fchmod(handle.fileno(), mode)
+            os.fsync(handle.fileno())
+        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except BaseException as exc:
+        try:  # noqa: SIM105 (contextlib would be one more import on the `log` path)
+            os.unlink(tmp, dir_fd=dir_fd)
+        except FileNotFoundError:
+            pass
+        if isinstance(exc, OSError):
+            raise _write_error(exc, display) from None
+        raise
+    try:  # noqa: SIM105 (contextlib would be one more import on the `log` path)
+        os.fsync(dir_fd)
+    except OSError:  # pragma: no cover - file systems that cannot sync a folder
+        pass
+
+
+def remove_stale_temps(folder: StrPath, root: StrPath | None = None) -> None:
     """Remove the temp files of `write_atomic` that a killed command left in `folder`.
 
     Call it only while holding the repository lock: every writer of incident files
-    holds it, so a temp file seen then belongs to a writer that is gone.
+    holds it, so a temp file seen then belongs to a writer that is gone. With `root`,
+    a folder reached through a link is left alone (the write then refuses it).
     """
+    from .safefs import NotRegular, folder_of
+
     try:
-        entries = list(os.scandir(folder))
-    except FileNotFoundError:
+        fd, _ = folder_of(os.path.join(folder, "x"), root)
+    except (NotRegular, OSError, ValueError):
         return
-    for entry in entries:
-        if is_temp_name(entry.name) and entry.is_file():
-            try:
-                os.unlink(entry.path)
-            except FileNotFoundError:  # gone already
-                continue
+    try:
+        for entry in os.scandir(fd):
+            if is_temp_name(entry.name) and entry.is_file(follow_symlinks=False):
+                try:
+                    os.unlink(entry.name, dir_fd=fd)
+                except FileNotFoundError:  # gone already
+                    continue
+    finally:
+        os.close(fd)

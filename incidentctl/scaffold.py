@@ -82,6 +82,18 @@ def planned_files(install: str | None = None) -> list[Planned]:
 GITATTRIBUTES_LINE = "{incidents}/**/*.md merge=incidentctl"
 
 
+def gitattributes_line(incidents_dir: str) -> str:
+    """The .gitattributes line that maps incident files to the merge driver.
+
+    A pattern holding a space is written in double quotes, as gitattributes(5)
+    reads it (C-style); `incidents_dir` holds no glob or quoting characters (config).
+    """
+    pattern = f"{incidents_dir.rstrip('/')}/**/*.md"
+    if any(char.isspace() for char in pattern):
+        pattern = '"' + pattern.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return GITATTRIBUTES_LINE.replace("{incidents}/**/*.md", pattern)
+
+
 def driver_command() -> str:
     """How git should run the merge driver: this installation's incidentctl."""
     import shlex
@@ -106,13 +118,27 @@ def register_merge_driver(root: Path, incidents_dir: str) -> list[str]:
     git.set_config("merge.incidentctl.driver", driver_command())
     changed = []
     attributes = root / ".gitattributes"
-    line = GITATTRIBUTES_LINE.format(incidents=incidents_dir.rstrip("/"))
-    current = attributes.read_text(encoding="utf-8") if attributes.exists() else ""
+    line = gitattributes_line(incidents_dir)
+    current = _read_text(attributes, root)
     if line not in current.replace("\r\n", "\n").split("\n"):  # lines as git reads them
         prefix = current if not current or current.endswith("\n") else current + "\n"
-        write_atomic(attributes, prefix + line + "\n")
+        write_atomic(attributes, prefix + line + "\n", root=root)
         changed.append(".gitattributes")
     return changed
+
+
+def _read_text(path: Path, root: Path) -> str:
+    """A file of the repository as text ("" when missing); a link is refused, not followed."""
+    from .safefs import NotRegular, read_regular
+
+    try:
+        return read_regular(path, root).decode("utf-8")
+    except FileNotFoundError:
+        return ""
+    except NotRegular as exc:
+        raise InvalidInput(f"{path.name} {exc.reason}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"cannot read {path.name}: {exc}") from None
 
 
 def init(
@@ -139,7 +165,7 @@ def init(
         if target.exists() and not force:
             kept.append(item.path)
             continue
-        write_atomic(target, item.content)
+        write_atomic(target, item.content, root=path)
         created.append(item.path)
     config = load_config(path)
     created += register_merge_driver(path, config.incidents_dir)

@@ -15,6 +15,7 @@ from .incidentfile import (
     Entry,
     IncidentFile,
     encoded_size,
+    ensure_writable,
     format_entry,
     remove_stale_temps,
     too_large,
@@ -177,33 +178,84 @@ class IncidentRepo:
 
         return re.compile(rf"^({self.config.id_regex()})(?:-[^/]*)?\.md$")
 
-    def _names(self, containing: str = "") -> list[tuple[str, str, str]]:
-        """(id, year folder, file name) of every incident file, as plain strings.
+    def _names(self, containing: str = "") -> list[tuple[str, str, str, str | None]]:
+        """(id, year folder, file name, problem) of every incident file, as plain strings.
 
+        `problem` is None for a regular file, else why the entry is no incident file
+        (a link, FIFO, device or folder: safefs); nothing found is followed.
         `containing`: only file names holding this text (lower case), which spares the
         ID matcher the other files when `log` looks for one incident among thousands.
         """
-        top = self.incidents_top
+        found, _ = self._scan(containing)
+        return found
+
+    def _scan(
+        self, containing: str = ""
+    ) -> tuple[list[tuple[str, str, str, str | None]], list[tuple[str, str]]]:
+        """`_names`, and (path, problem) of the links among the year folders."""
+        top = self._checked_top()
         id_of = self.config.id_matcher()
         found = []
+        odd: list[tuple[str, str]] = []
         try:
-            folders = [e.name for e in os.scandir(top) if e.is_dir() and e.name[:1] != "."]
+            entries = list(os.scandir(top))
         except (FileNotFoundError, NotADirectoryError):
-            return []
+            return [], []
+        except OSError as exc:
+            raise IncidentctlError(
+                f"cannot read the incidents folder {self.config.incidents_dir}: {exc.strerror}"
+            ) from None
+        folders = []
+        for entry in entries:
+            if entry.name[:1] == ".":
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                folders.append(entry.name)
+            elif entry.is_symlink():
+                odd.append((entry.name, _problem(entry, folder=True)))
         # os.scandir and strings: no Path object per file on the hot path (`log`).
         for folder in folders:
-            for entry in os.scandir(os.path.join(top, folder)):
+            try:
+                listing = list(os.scandir(os.path.join(top, folder)))
+            except OSError as exc:
+                odd.append((folder, f"cannot be read: {exc.strerror}"))
+                continue
+            for entry in listing:
                 name = entry.name
                 if containing and containing not in name.lower():
                     continue
                 if name.endswith(".md") and (ident := id_of(name)) is not None:
-                    found.append((ident, folder, name))
-        return sorted(found)
+                    problem = None if entry.is_file(follow_symlinks=False) else _problem(entry)
+                    found.append((ident, folder, name, problem))
+        prefix = self.config.incidents_dir.rstrip("/") + "/"
+        return sorted(found), [(prefix + name, why) for name, why in sorted(odd)]
+
+    def _checked_top(self) -> str:
+        """`incidents_top`, once no part of `incidents_dir` is found to be a link."""
+        from .errors import ConfigError
+        from .safefs import symlink_on_the_way
+
+        problem = symlink_on_the_way(self.git.top, self.config.incidents_dir)
+        if problem is not None:
+            where = self.rel(problem.path)
+            of = "" if where == self.config.incidents_dir else f" ({self.config.incidents_dir})"
+            raise ConfigError(f"the incidents folder{of}: {where} {problem.reason}")
+        return self.incidents_top
 
     def files(self) -> list[tuple[str, Path]]:
-        """(id, path) of every incident file, by file name, sorted by ID."""
+        """(id, path) of every incident file, by file name, sorted by ID.
+
+        Only regular files: the other entries are in `unusable()`.
+        """
         base = self.incidents_dir
-        return [(ident, base / folder / name) for ident, folder, name in self._names()]
+        return [(i, base / folder / name) for i, folder, name, bad in self._names() if not bad]
+
+    def unusable(self) -> list[tuple[str, str]]:
+        """(path, why) of entries that look like incidents but are no regular files."""
+        found, odd = self._scan()
+        top = self.config.incidents_dir.rstrip("/")
+        bad = [(f"{top}/{folder}/{name}", why) for _, folder, name, why in found if why]
+        return sorted(bad + odd)
 
     def resolve(self, ref: str) -> tuple[str, Path]:
         """The incident whose ID is `ref` or ends with it (case-insensitive)."""
@@ -217,23 +269,36 @@ class IncidentRepo:
         wanted = ref.strip().lower()
         if not wanted or not _ID_CHARS.issuperset(wanted):
             raise NotFound(f"{ref!r} is not an incident ID; see `incidentctl list`")
-        names = self._names(containing=wanted)
+        names, odd = self._scan(containing=wanted)
         exact = [n for n in names if n[0].lower() == wanted]
         matches = exact or [n for n in names if n[0].lower().endswith(wanted)]
         if not matches:
-            raise NotFound(f"no incident matches {ref!r}; see `incidentctl list`")
-        if len(matches) > 1 and not exact:
-            shown = ", ".join(n[0] for n in matches[:5])
-            more = f" and {len(matches) - 5} more" if len(matches) > 5 else ""
+            unread = f" ({odd[0][0]} {odd[0][1]})" if odd else ""
+            raise NotFound(f"no incident matches {ref!r}; see `incidentctl list`{unread}")
+        distinct = list(dict.fromkeys(n[0] for n in matches))
+        if len(distinct) > 1:
+            shown = ", ".join(distinct[:5])
+            more = f" and {len(distinct) - 5} more" if len(distinct) > 5 else ""
             raise NotFound(
-                f"{ref!r} matches {len(matches)} incidents ({shown}{more}); give more of the ID"
+                f"{ref!r} matches {len(distinct)} incidents ({shown}{more}); give more of the ID"
             )
-        ident, folder, name = matches[0]
+        top = self.config.incidents_dir.rstrip("/")
+        if len(matches) > 1:
+            paths = ", ".join(f"{top}/{folder}/{name}" for _, folder, name, _ in matches)
+            raise InvalidIncident(
+                f"{distinct[0]} is the ID of {len(matches)} files ({paths}); an ID names one "
+                "incident: remove the copy, or give one a new ID (its file name and `id`), "
+                "then run the command again",
+                rule="id-unique",
+            )
+        ident, folder, name, problem = matches[0]
+        if problem is not None:
+            raise InvalidIncident(problem, path=f"{top}/{folder}/{name}", rule="file-type")
         return ident, os.path.join(self.incidents_top, folder, name)
 
     def read(self, ref: str) -> tuple[str, str, IncidentFile]:
         ident, path = self._locate(ref)
-        file = IncidentFile.read(path, self.rel(path), known=self.known)
+        file = IncidentFile.read(path, self.rel(path), known=self.known, root=self.git.top)
         if file.id != ident:
             raise InvalidIncident(
                 f"the file name says {ident} but `id` is {file.id!r}; make them agree",
@@ -241,6 +306,11 @@ class IncidentRepo:
                 line=file.key_line("id"),
             )
         return ident, path, file
+
+    def ensure_writable(self, ref: str) -> None:
+        """Refuse now, not after the editor closes, a file no command could change."""
+        _, path = self._locate(ref)
+        ensure_writable(path, root=self.git.top, shown=self.rel(path))
 
     def get(self, ref: str) -> tuple[IncidentFile, Incident]:
         _, _, file = self.read(ref)
@@ -324,8 +394,6 @@ class IncidentRepo:
             ident = self.new_id(now, (i for i, _ in self.files()))
             year = now.strftime("%Y")
             path = self.incidents_dir / year / f"{ident}-{slugify(title)}.md"
-            if not path.resolve().is_relative_to(self.incidents_dir.resolve()):
-                raise InvalidInput("the incident path would leave the incidents folder")
             metadata: dict[str, Any] = {
                 "id": ident,
                 "title": title,
@@ -371,8 +439,8 @@ class IncidentRepo:
             text = compose(metadata, body)
             file = IncidentFile(text, self.rel(path))  # re-read: what we write must parse
             validate(file)
-            remove_stale_temps(path.parent)  # left by a command killed mid-write
-            write_atomic(path, text)
+            remove_stale_temps(path.parent, self.git.top)  # left by a command killed mid-write
+            write_atomic(path, text, root=self.git.top, shown=self.rel(path))
             self.known.remember(file.front_matter_text, file.id, file.opened_at)
             sha = None
             if commit:
@@ -435,9 +503,12 @@ class IncidentRepo:
                 validate(file)
             if encoded_size(file.text) > MAX_FILE_BYTES:
                 raise too_large(file.path, would=True)
+            if commit:  # a file that cannot be written gets no commit of what it holds
+                ensure_writable(path, root=self.git.top, shown=file.path)
             found = self._commit_found(ident, path, command) if commit else {}
-            remove_stale_temps(os.path.dirname(path))  # left by a command killed mid-write
-            write_atomic(path, file.text)
+            # Left by a command killed mid-write.
+            remove_stale_temps(os.path.dirname(path), self.git.top)
+            write_atomic(path, file.text, root=self.git.top, shown=file.path)
             self.known.remember(file.front_matter_text, file.id, file.opened_at)
             sha = None
             if commit:
@@ -446,7 +517,8 @@ class IncidentRepo:
                         path, f"incident({ident}): {subject}", {"Incident": ident}
                     )
                 except IncidentctlError as exc:
-                    write_atomic(path, original)  # nothing half-done: the old file stays
+                    # Nothing half-done: the old file stays.
+                    write_atomic(path, original, root=self.git.top, shown=file.path)
                     if found:
                         exc.message += (
                             f" (the changes found uncommitted in the file before it are "
@@ -454,7 +526,7 @@ class IncidentRepo:
                         )
                     raise
                 except BaseException:
-                    write_atomic(path, original)
+                    write_atomic(path, original, root=self.git.top, shown=file.path)
                     raise
         return Change(ident, self.rel(path), sha, subject, {**found, **self._pushed(sha)})
 
@@ -780,7 +852,7 @@ class IncidentRepo:
                 continue
             for path in local:
                 old_id = pattern.match(path.name).group(1)  # type: ignore[union-attr]
-                file = IncidentFile.read(path, self.rel(path))
+                file = IncidentFile.read(path, self.rel(path), root=self.git.top)
                 opened = file.data.get("opened_at")
                 when = opened if isinstance(opened, datetime) and opened.tzinfo else now
                 new_id = self.new_id(when or utcnow(), taken)
@@ -788,7 +860,7 @@ class IncidentRepo:
                 target = path.with_name(path.name.replace(old_id, new_id, 1))
                 file.set_field("id", new_id)
                 _rename_mentions(file, old_id, new_id)
-                write_atomic(target, file.text)
+                write_atomic(target, file.text, root=self.git.top, shown=self.rel(target))
                 path.unlink()
                 self.git.commit_only(
                     [path, target],
@@ -964,10 +1036,13 @@ class IncidentRepo:
         from .model import Incident
 
         out = []
+        if warn:
+            for rel, why in self.unusable():
+                warn(f"skipped {rel}: {why}")
         for _, path in self.files():
             rel = self.rel(path)
             try:
-                file = IncidentFile.read(path, rel)
+                file = IncidentFile.read(path, rel, root=self.git.top)
                 out.append((Incident.model_validate(file.data), path))
             except InvalidIncident as exc:
                 if warn:
@@ -1038,6 +1113,17 @@ def _wrap(text: str, width: int = 72) -> str:
         else:
             lines.append(word)
     return "\n".join(lines)
+
+
+def _problem(entry: os.DirEntry[str], *, folder: bool = False) -> str:
+    """Why a directory entry is no incident file (or, with `folder`, no year folder)."""
+    from .safefs import not_regular
+
+    try:
+        mode = entry.stat(follow_symlinks=False).st_mode
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror}"
+    return not_regular(entry.path, mode, folder=folder).reason
 
 
 def _opened_text(incident: Incident) -> str:

@@ -608,7 +608,12 @@ def with_item(text: str, drop: str) -> str:
 
 
 # (rule, files that break it, rules expected, files that pass it)
+class Link(str):
+    """A file content meaning: make the file a symbolic link to this."""
+
+
 RULE_CASES: list[tuple[str, dict[str, str | bytes], set[str], dict[str, str | bytes]]] = [
+    ("file-type", {PATH: Link("/dev/zero")}, {"file-type"}, {PATH: BASE}),
     (
         "file-size",
         {PATH: BASE + "x" * (1024 * 1024 - len(BASE)) + "\n"},
@@ -787,7 +792,9 @@ def write_files(repo: Repo, files: dict[str, str | bytes]) -> None:
     for rel, content in files.items():
         target = repo.file(rel)
         target.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
+        if isinstance(content, Link):
+            target.symlink_to(content)
+        elif isinstance(content, bytes):
             target.write_bytes(content)
         else:
             target.write_text(content, encoding="utf-8")

@@ -250,6 +250,7 @@ def edit(state: State, incident_id: str, no_commit: bool) -> None:
     _, _, file = repo.read(incident_id)
     if not no_commit:
         repo.refuse_commit()  # say so before the editor opens, not after the work is done
+    repo.ensure_writable(incident_id)  # before the editor: no edit is typed in vain
     text = file.text
     while True:
         edited = click.edit(text, extension=".md", require_save=True)
