@@ -225,6 +225,17 @@ class RepoLock:
             self._handle = None
 
 
+class Shelf:
+    """Uncommitted changes put aside during a sync: a stash commit made on `base`."""
+
+    __slots__ = ("base", "sha", "staged")
+
+    def __init__(self, sha: str, base: str, *, staged: bool):
+        self.sha = sha
+        self.base = base
+        self.staged = staged  # something was staged: put it back with `--index`
+
+
 class GitRepo:
     """A git work tree, addressed by its root.
 
@@ -554,14 +565,25 @@ class GitRepo:
         return int(out[0]), int(out[1])
 
     def rebase(self, onto: str) -> None:
-        """Rebase the branch onto `onto`; on a conflict, abort and say which files."""
-        result = _run(["rebase", "--autostash", "--quiet", onto], self.top, check=False)
+        """Rebase the branch onto `onto`; on a conflict, abort and say which files.
+
+        The work tree must be clean (`shelve` first): git's own `--autostash` reports
+        success even when putting the changes back leaves conflict markers.
+        """
+        result = _run(["rebase", "--quiet", onto], self.top, check=False)
         if result.returncode == 0:
             return
         files = [
             f for f in self.run("diff", "-z", "--name-only", "--diff-filter=U").split("\0") if f
         ]
         _run(["rebase", "--abort"], self.top, check=False)
+        in_the_way = _untracked_in_the_way(result.stderr)
+        if in_the_way:
+            raise GitError(
+                f"sync stopped: the remote adds {', '.join(in_the_way)}, which is here as an "
+                "untracked file that would be overwritten; nothing was changed here. Move it "
+                "away (or commit it), then run `incidentctl sync`"
+            )
         if not files:
             raise GitError(_git_message(["rebase"], result.stderr + result.stdout))
         raise GitError(
@@ -571,6 +593,107 @@ class GitRepo:
             f"To resolve: `git pull --rebase`, edit the conflict markers, `git add` the file, "
             "`git rebase --continue`, then `incidentctl sync`"
         )
+
+    # -- the user's uncommitted work during a sync -------------------------------------------
+
+    def shelve(self, message: str) -> Shelf | None:
+        """Put uncommitted changes (staged and not) aside; None when there are none.
+
+        They go into `git stash list` under `message` first, so a sync killed halfway
+        leaves them where a git user looks, and only then is the work tree reset.
+        Untracked and ignored files stay where they are.
+        """
+        base = self.run("rev-parse", "--verify", "HEAD").strip()
+        sha = self.run("stash", "create").strip()
+        if not sha:
+            return None
+        _run(["stash", "store", "--quiet", f"--message={message}", sha], self.top)
+        index_tree = self.run("rev-parse", "--verify", f"{sha}^2^{{tree}}").strip()
+        base_tree = self.run("rev-parse", "--verify", f"{base}^{{tree}}").strip()
+        shelf = Shelf(sha, base, staged=index_tree != base_tree)
+        reset = self._run_retrying(["reset", "--hard", "--quiet", "HEAD"])
+        if reset.returncode != 0:
+            self.unshelve(shelf, at_base=True)
+            raise GitError(_git_message(["reset"], reset.stderr + reset.stdout))
+        return shelf
+
+    def shelved_by(self, message: str) -> str | None:
+        """The stash entry (`stash@{N}`) holding `message`, e.g. left by a killed sync."""
+        for line in self.run("stash", "list", "--format=%gd %gs").splitlines():
+            name, _, subject = line.partition(" ")
+            if subject == message:
+                return name
+        return None
+
+    def shelf_conflicts(self, shelf: Shelf) -> list[str]:
+        """Files where putting `shelf` back on HEAD would conflict ([] when it goes cleanly).
+
+        A three-way merge in git's object store (base: where the changes were made,
+        ours: HEAD, theirs: the changes), through the same merge drivers as a pull;
+        the work tree is not touched. What was staged is merged the same way.
+        """
+        if self.run("rev-parse", "--verify", "HEAD").strip() == shelf.base:
+            return []
+        conflicts = self._merge_onto_head(shelf, shelf.sha)[1]
+        if shelf.staged:
+            conflicts += self._merge_onto_head(shelf, f"{shelf.sha}^2")[1]
+        return sorted(set(conflicts))
+
+    def unshelve(self, shelf: Shelf, *, at_base: bool = False) -> bool:
+        """Put the changes back, staged as they were, and drop them from the stash list.
+
+        `at_base`: first return the branch to the commit they were made on, which
+        restores the user's state exactly. False (the stash entry kept, the work tree
+        clean) when they did not go back without a conflict.
+        """
+        if at_base:
+            self._run_retrying(["reset", "--hard", "--quiet", shelf.base])
+        index = None
+        if shelf.staged:  # what the index will hold: the staged tree, merged onto HEAD
+            index, conflicts = self._merge_onto_head(shelf, f"{shelf.sha}^2")
+            if conflicts:
+                return False
+        applied = self._run_retrying(["stash", "apply", "--quiet", shelf.sha])
+        unmerged = self.run("diff", "--name-only", "--diff-filter=U")
+        if applied.returncode != 0 or unmerged.strip():
+            self._run_retrying(["reset", "--hard", "--quiet", "HEAD"])
+            return False
+        if index is not None:
+            self._run_retrying(["read-tree", index])
+            _run(["update-index", "-q", "--refresh"], self.top, check=False)
+        listed = self.run("stash", "list", "--format=%H").split()
+        if shelf.sha in listed:
+            _run(["stash", "drop", "--quiet", f"stash@{{{listed.index(shelf.sha)}}}"], self.top)
+        return True
+
+    def _merge_onto_head(self, shelf: Shelf, rev: str) -> tuple[str, list[str]]:
+        """(the merged tree, conflicting files) of `rev`'s tree put onto HEAD from the base."""
+        if self.run("rev-parse", "--verify", "HEAD").strip() == shelf.base:
+            return self.run("rev-parse", "--verify", f"{rev}^{{tree}}").strip(), []
+        base = self._synthetic(f"{shelf.base}^{{tree}}")
+        ours = self._synthetic("HEAD^{tree}", base)
+        theirs = self._synthetic(f"{rev}^{{tree}}", base)
+        merged = _run(
+            ["merge-tree", "--write-tree", "-z", "--name-only", "--no-messages", ours, theirs],
+            self.top,
+            check=False,
+        )
+        if merged.returncode not in (0, 1):
+            raise GitError(_git_message(["merge-tree"], merged.stderr + merged.stdout))
+        tree, *files = merged.stdout.split("\0")
+        return tree.strip(), [f for f in files if f] if merged.returncode == 1 else []
+
+    def _synthetic(self, tree: str, parent: str | None = None) -> str:
+        """A commit object of `tree` that no ref points at (for a merge in the object store)."""
+        env = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": "incidentctl",
+            "GIT_AUTHOR_EMAIL": "incidentctl@localhost",
+            "GIT_COMMITTER_NAME": "incidentctl",
+            "GIT_COMMITTER_EMAIL": "incidentctl@localhost",
+        }
+        args = ["commit-tree", *(["-p", parent] if parent else []), tree]
+        return _run(args, self.top, stdin="incidentctl sync check\n", env=env).stdout.strip()
 
     def push(self, remote: str, branch: str) -> bool:
         """Push HEAD to the branch (never forced); False if someone pushed first.
@@ -700,6 +823,20 @@ class GitRepo:
                 return sorted(p for p in changed if p and (deleted or (self.root / p).exists()))
         except git.GitCommandError as exc:
             raise GitError(_git_message(["diff"], str(exc.stderr))) from None
+
+
+def _untracked_in_the_way(output: str) -> list[str]:
+    """The files git lists as "untracked working tree files would be overwritten"."""
+    found: list[str] = []
+    listing = False
+    for line in output.splitlines():
+        if "untracked working tree files would be" in line:
+            listing = True
+        elif listing and line.startswith("\t"):
+            found.append(line.strip())
+        elif listing:
+            break
+    return found
 
 
 def _push_summary(porcelain: str) -> str | None:

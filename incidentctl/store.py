@@ -9,7 +9,7 @@ from .blocks import escape_text
 from .config import Config
 from .config import load as load_config
 from .errors import IncidentctlError, InvalidIncident, InvalidInput, NotFound, NothingToDo
-from .gitrepo import GitRepo
+from .gitrepo import GitRepo, Shelf
 from .incidentfile import (
     MAX_FILE_BYTES,
     Entry,
@@ -780,39 +780,87 @@ class IncidentRepo:
         """Fetch, rebase local commits onto the remote branch, push; retry when beaten.
 
         Never force-pushes. A conflict the merge driver cannot settle aborts the rebase,
-        so the repository is left as it was, and the error says what to do.
+        so the repository is left as it was, and the error says what to do. Uncommitted
+        changes are put aside before a rebase and back after it; a sync that cannot put
+        them back cleanly (the remote changed the same lines) stops before pushing and
+        returns the clone, commits and uncommitted changes, to exactly where it was.
         """
+        with self.git.lock():
+            unsafe = self.git.unsafe_to_commit()
+            if unsafe is not None:
+                reason, remedy = unsafe
+                raise InvalidInput(f"not syncing: {reason}; {remedy}, then sync")
+            left = self.git.shelved_by(SHELF_MESSAGE)
+            if left:
+                raise InvalidInput(
+                    f"an earlier sync was interrupted and your uncommitted changes are still in "
+                    f"`git stash list` ({left}); put them back with `git stash pop --index {left}`,"
+                    " then run `incidentctl sync`"
+                )
+            remote, branch = self.git.upstream()
+            shelf: list[Shelf] = []
+            try:
+                result = self._sync(remote, branch, attempts, sleep, now, shelf)
+            except BaseException:
+                if shelf and not self.git.unshelve(shelf[0], at_base=True):
+                    raise IncidentctlError(  # pragma: no cover (a stash made here applies here)
+                        f"sync stopped, and your uncommitted changes are in `git stash list` "
+                        f"({shelf[0].sha[:10]}); run `git reset --hard {shelf[0].base[:10]}` "
+                        "and `git stash pop --index`"
+                    ) from None
+                raise
+            if shelf and not self.git.unshelve(shelf[0]):
+                raise IncidentctlError(  # pragma: no cover (shelf_conflicts said it goes back)
+                    f"pushed to {remote}/{branch}, but your uncommitted changes did not go back "
+                    f"cleanly; they are in `git stash list` ({shelf[0].sha[:10]}): run "
+                    "`git stash pop --index` and resolve what it reports"
+                )
+            return result
+
+    def _sync(
+        self,
+        remote: str,
+        branch: str,
+        attempts: int,
+        sleep: Callable[[float], None] | None,
+        now: datetime | None,
+        shelf: list[Shelf],
+    ) -> SyncResult:
+        """The fetch-rebase-push loop of `sync`; `shelf` receives what it put aside."""
         import random
         import time
 
         from .rows import SyncResult
 
         pause = sleep or time.sleep
-        with self.git.lock():
-            unsafe = self.git.unsafe_to_commit()
-            if unsafe is not None:
-                reason, remedy = unsafe
-                raise InvalidInput(f"not syncing: {reason}; {remedy}, then sync")
-            remote, branch = self.git.upstream()
-            tracking = f"refs/remotes/{remote}/{branch}"
-            renumbered: list[tuple[str, str]] = []
-            pulled = 0
-            for attempt in range(1, attempts + 1):
-                if self.git.fetch(remote, branch):
-                    ahead, behind = self.git.counts(tracking)
-                    if behind:
-                        self.git.rebase(tracking)
-                        pulled += behind
-                    renumbered += self._renumber_collisions(tracking, remote, now)
-                    ahead, _ = self.git.counts(tracking)
-                    if ahead == 0:
-                        return SyncResult(remote, branch, 0, attempt, pulled, renumbered)
-                else:
-                    ahead = int(self.git.run("rev-list", "--count", "HEAD").strip())
-                if self.git.push(remote, branch):
-                    return SyncResult(remote, branch, ahead, attempt, pulled, renumbered)
-                # Someone pushed first: back off with jitter so racing clones spread out.
-                pause(random.uniform(0.05, 0.25) * 2 ** min(attempt, 5))
+        tracking = f"refs/remotes/{remote}/{branch}"
+        renumbered: list[tuple[str, str]] = []
+        pulled = 0
+        shelved = False
+        for attempt in range(1, attempts + 1):
+            if self.git.fetch(remote, branch):
+                ahead, behind = self.git.counts(tracking)
+                if behind:
+                    if not shelved:
+                        shelved = True
+                        put = self.git.shelve(SHELF_MESSAGE)
+                        shelf.extend([put] if put else [])
+                    self.git.rebase(tracking)
+                    pulled += behind
+                renumbered += self._renumber_collisions(tracking, remote, now)
+                if shelf:
+                    conflicts = self.git.shelf_conflicts(shelf[0])
+                    if conflicts:
+                        raise InvalidInput(_shelf_conflict_message(conflicts, remote, branch))
+                ahead, _ = self.git.counts(tracking)
+                if ahead == 0:
+                    return SyncResult(remote, branch, 0, attempt, pulled, renumbered)
+            else:
+                ahead = int(self.git.run("rev-list", "--count", "HEAD").strip())
+            if self.git.push(remote, branch):
+                return SyncResult(remote, branch, ahead, attempt, pulled, renumbered)
+            # Someone pushed first: back off with jitter so racing clones spread out.
+            pause(random.uniform(0.05, 0.25) * 2 ** min(attempt, 5))
         raise InvalidInput(
             f"{remote}/{branch} kept changing during {attempts} attempts; "
             "your commits are safe here: run `incidentctl sync` again"
@@ -1124,6 +1172,20 @@ def _problem(entry: os.DirEntry[str], *, folder: bool = False) -> str:
     except OSError as exc:
         return f"cannot be read: {exc.strerror}"
     return not_regular(entry.path, mode, folder=folder).reason
+
+
+SHELF_MESSAGE = "incidentctl sync: your uncommitted changes, put aside during the sync"
+
+
+def _shelf_conflict_message(files: list[str], remote: str, branch: str) -> str:
+    shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+    return (
+        f"sync stopped: your uncommitted change to {shown} conflicts with what "
+        f"{remote}/{branch} changed; nothing was changed here (your commits and uncommitted "
+        "changes are as they were). To go on: `git stash`, `incidentctl sync`, "
+        "`git stash pop`, then resolve the conflict markers it leaves and `git stash drop`; "
+        "or commit the change first and run `incidentctl sync`"
+    )
 
 
 def _opened_text(incident: Incident) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,223 @@ git -C "{a}" push --quiet origin HEAD:refs/heads/main
         assert kept.count(text) == 1, (text, kept)
     assert _unpushed(b) == 0
     assert os.path.getsize(b / team.rel) > 0
+
+
+# -- the user's uncommitted work ---------------------------------------------------------------
+
+CHECKED = "- [x] Incident Commander named"
+UNCHECKED = "- [ ] Incident Commander named"
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _stashes(clone: Path) -> str:
+    return git(clone, "stash", "list")
+
+
+def _state(clone: Path) -> dict[str, object]:
+    """HEAD, status, index and every work-tree file, byte for byte (no .git)."""
+    files = {
+        p.relative_to(clone).as_posix(): p.read_bytes()
+        for p in clone.rglob("*")
+        if p.is_file() and ".git" not in p.relative_to(clone).parts
+    }
+    return {
+        "head": git(clone, "rev-parse", "HEAD"),
+        "status": git(clone, "status", "--porcelain=v1", "-uall"),
+        "index": git(clone, "ls-files", "--stage"),
+        "files": files,
+    }
+
+
+def _edit_severity(team: Team, clone: Path) -> None:
+    _replace(clone / team.rel, "severity: SEV-3", "severity: SEV-2")
+
+
+def _stage_severity(team: Team, clone: Path) -> None:
+    _edit_severity(team, clone)
+    git(clone, "add", team.rel)
+
+
+def _stage_severity_and_edit_more(team: Team, clone: Path) -> None:
+    _stage_severity(team, clone)
+    _replace(clone / team.rel, UNCHECKED, CHECKED)
+
+
+def _untracked_in_the_way(team: Team, clone: Path) -> None:
+    (clone / "runbook.md").write_text("my own notes, never committed\n")
+
+
+# What the user leaves uncommitted when the remote has changed the severity: each of
+# these meets the remote's change in the same line, so the sync must stop.
+CONFLICTING = {
+    "unstaged edit of the same field": _edit_severity,
+    "staged edit of the same field": _stage_severity,
+    "staged and unstaged edits, one conflicting": _stage_severity_and_edit_more,
+    "untracked file where the remote adds one": _untracked_in_the_way,
+}
+
+
+@pytest.mark.parametrize("local_commit", [True, False], ids=["with-commit", "no-commit"])
+@pytest.mark.parametrize("dirty", list(CONFLICTING), ids=list(CONFLICTING))
+def test_uncommitted_work_that_conflicts_with_the_remote_stops_sync_and_changes_nothing(
+    team: Team, dirty: str, local_commit: bool
+) -> None:
+    """A conflicting uncommitted change: exit 1, the exact steps, the clone byte-identical."""
+    a, b = team.clone("a"), team.clone("b")
+    cli(a, "severity", team.ident, "1")
+    (a / "runbook.md").write_text("the team's runbook\n")
+    git(a, "add", "runbook.md")
+    git(a, "commit", "--quiet", "-m", "Add the runbook")
+    cli(a, "sync")
+    if local_commit:
+        cli(b, "log", team.ident, "b's entry")
+    CONFLICTING[dirty](team, b)
+    before = _state(b)
+    origin_before = team.origin_head()
+
+    result = cli(b, "sync", check=False)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    message = result.stderr
+    assert message.count("\n") == 1 and "Traceback" not in message, message
+    assert "Pulled" not in result.stdout and "Pushed" not in result.stdout
+    if dirty.startswith("untracked"):
+        assert "runbook.md" in message, message
+    else:
+        assert f"your uncommitted change to {team.rel} conflicts with what origin/main" in message
+        assert "nothing was changed here" in message, message
+        assert "`git stash`, `incidentctl sync`, `git stash pop`" in message, message
+    assert _state(b) == before, "the failed sync changed the clone"
+    assert _stashes(b) == "", "a stash was left behind"
+    assert team.origin_head() == origin_before
+    assert not (b / ".git" / "rebase-merge").exists()
+
+
+def test_the_recovery_steps_of_a_conflicting_sync_work_as_written(team: Team) -> None:
+    """Following the message (stash, sync, pop): both changes meet in markers around one field."""
+    a, b = team.clone("a"), team.clone("b")
+    cli(a, "severity", team.ident, "1")
+    cli(a, "sync")
+    cli(b, "log", team.ident, "b's entry")
+    _edit_severity(team, b)
+    assert cli(b, "sync", check=False).returncode == 1
+    git(b, "stash")
+    assert cli_json(b, "sync")["pushed"] == 1
+    popped = subprocess_git(b, "stash", "pop")
+    assert popped.returncode != 0  # git says: conflict, the stash is kept
+    text = (b / team.rel).read_text(encoding="utf-8")
+    assert "<<<<<<<" in text and "severity: SEV-2" in text and "severity: SEV-1" in text
+    assert "b's entry" in texts(team.origin_text())
+
+
+def subprocess_git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+
+
+def _check_a_box(team: Team, clone: Path) -> None:
+    _replace(clone / team.rel, UNCHECKED, CHECKED)
+
+
+def _stage_a_box(team: Team, clone: Path) -> None:
+    _check_a_box(team, clone)
+    git(clone, "add", team.rel)
+
+
+def _stage_one_edit_another(team: Team, clone: Path) -> None:
+    _stage_a_box(team, clone)
+    config = clone / "incidentctl.toml"
+    config.write_text(config.read_text() + "# hand edit, not staged\n")
+
+
+def _untracked(team: Team, clone: Path) -> None:
+    (clone / "notes.txt").write_text("scratch notes\n")
+    (clone / "incidents" / "draft.txt").write_text("a draft\n")
+
+
+def _staged_new_file(team: Team, clone: Path) -> None:
+    (clone / "new.md").write_text("staged, new\n")
+    git(clone, "add", "new.md")
+    (clone / "new.md").write_text("staged, new, then edited\n")
+
+
+def _deleted(team: Team, clone: Path) -> None:
+    git(clone, "rm", "--quiet", "--cached", "incidentctl.toml")  # staged removal, file kept
+    next((clone / ".github" / "workflows").glob("*.yml")).unlink()  # unstaged removal
+
+
+# Uncommitted work that does not meet the remote's change: kept exactly, exit 0.
+CLEAN = {
+    "unstaged edit of another line": _check_a_box,
+    "staged edit of another line": _stage_a_box,
+    "staged edit and an unstaged edit of another file": _stage_one_edit_another,
+    "untracked files": _untracked,
+    "a staged new file, edited again": _staged_new_file,
+    "deleted tracked files, staged and not": _deleted,
+}
+
+
+@pytest.mark.parametrize("local_commit", [True, False], ids=["with-commit", "no-commit"])
+@pytest.mark.parametrize("dirty", list(CLEAN), ids=list(CLEAN))
+def test_uncommitted_work_that_merges_is_kept_exactly_and_sync_exits_0(
+    team: Team, dirty: str, local_commit: bool
+) -> None:
+    """Non-conflicting uncommitted work: exit 0, the same status, the same content, no stash."""
+    a, b = team.clone("a"), team.clone("b")
+    cli(a, "severity", team.ident, "1")
+    cli(a, "log", team.ident, "a's entry")
+    cli(a, "sync")
+    if local_commit:
+        cli(b, "log", team.ident, "b's entry")
+    CLEAN[dirty](team, b)
+    before = _state(b)
+    staged_before = git(b, "diff", "--cached", "--name-status")
+
+    result = cli(b, "sync", check=False)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Pulled 2 commit(s)" in result.stdout, result.stdout
+    assert _stashes(b) == "", "a stash was left behind"
+    after = _state(b)
+    assert after["status"] == before["status"], "the uncommitted changes are not the same"
+    assert git(b, "diff", "--cached", "--name-status") == staged_before
+    files = after["files"]
+    assert isinstance(files, dict)
+    assert not any(b"<<<<<<<" in data for data in files.values()), "conflict markers left"
+    text = (b / team.rel).read_text(encoding="utf-8")
+    assert "severity: SEV-1" in text and "a's entry" in texts(text), "the remote change is missing"
+    assert (not local_commit) or "b's entry" in texts(team.origin_text())
+    before_files = before["files"]
+    assert isinstance(before_files, dict)
+    for rel, data in before_files.items():  # every other file exactly as the user left it
+        if rel != team.rel:
+            assert files.get(rel) == data, rel
+    assert set(files) == set(before_files)
+    if dirty in ("unstaged edit of another line", "staged edit of another line"):
+        assert CHECKED in text
+        assert (CHECKED in git(b, "show", f":{team.rel}")) == dirty.startswith("staged")
+        assert CHECKED not in git(b, "show", f"HEAD:{team.rel}")
+    if dirty == "staged edit and an unstaged edit of another file":
+        assert CHECKED in git(b, "show", f":{team.rel}")
+        assert "severity: SEV-1" in git(b, "show", f":{team.rel}")
+
+
+def test_changes_left_in_the_stash_by_an_interrupted_sync_are_pointed_out(team: Team) -> None:
+    """A sync killed while it held the changes aside: the next sync says how to get them back."""
+    from incidentctl.store import SHELF_MESSAGE
+
+    b = team.clone("b")
+    _check_a_box(team, b)
+    sha = git(b, "stash", "create").strip()
+    git(b, "stash", "store", "-m", SHELF_MESSAGE, sha)  # what a killed sync leaves
+    git(b, "reset", "--hard", "--quiet")
+    result = cli(b, "sync", check=False)
+    assert result.returncode == 1
+    assert "`git stash pop --index stash@{0}`" in result.stderr, result.stderr
+    git(b, "stash", "pop", "--index", "stash@{0}")
+    assert CHECKED in (b / team.rel).read_text(encoding="utf-8")
+    assert cli(b, "sync").returncode == 0
