@@ -207,13 +207,16 @@ class RepoLock:
                             f"{int(self.timeout)} s; wait for it or stop that process"
                         ) from None
                     time.sleep(0.02)
-            handle.seek(0)
-            handle.truncate()
-            handle.write(
-                f"pid {os.getpid()} on {os.uname().nodename} since "
-                f"{datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ}\n"
-            )
-            handle.flush()
+            try:  # who holds the lock, for the message above; the flock is what counts
+                # Unbuffered: a failed write leaves nothing for close() to fail on.
+                os.ftruncate(handle.fileno(), 0)
+                os.write(
+                    handle.fileno(),
+                    f"pid {os.getpid()} on {os.uname().nodename} since "
+                    f"{datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ}\n".encode(),
+                )
+            except OSError:  # a full disk: the command's own write will say so
+                pass
         except BaseException:
             handle.close()
             raise

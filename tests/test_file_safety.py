@@ -517,3 +517,45 @@ def test_read_only_file_with_a_hand_edit_gets_no_commit(base: tuple[Repo, str, P
     assert "read-only (mode 0444)" in one_error(run(repo, "log", ident, "an entry"))
     assert repo.commits() == commits
     assert "A hand-written note." in path.read_text() and "an entry" not in path.read_text()
+
+
+def test_full_disk_is_one_line_and_changes_nothing(base: tuple[Repo, str, Path]) -> None:
+    """ENOSPC, for real: the repository copied onto a tiny tmpfs (in a private mount
+    namespace) that is then filled; `log` says the disk is full and writes nothing."""
+    unshare = shutil.which("unshare")
+    if not IS_ROOT or unshare is None:
+        pytest.skip("needs root and unshare(1) to mount a small tmpfs")
+    repo, ident, year = base
+    rel = next(year.iterdir()).relative_to(repo.path).as_posix()
+    script = f"""
+set -u
+err=$(mktemp)
+mnt=$(mktemp -d)
+mount -t tmpfs -o size=4m tmpfs "$mnt" || exit 99
+cp -a "{repo.path}" "$mnt/work"
+cd "$mnt/work"
+before=$(sha256sum "{rel}")
+dd if=/dev/zero of="$mnt/fill" bs=4k >/dev/null 2>&1
+"{console_script()}" log {ident} "an entry" 2>"$err" >/dev/null
+echo "rc=$?"
+cat "$err"
+rm -f "$err"
+[ "$(sha256sum "{rel}")" = "$before" ] && echo same-file
+ls -a "$(dirname "{rel}")" | grep -c '\\.tmp$' || true
+git status --porcelain
+cd / && umount "$mnt" && rmdir "$mnt"
+"""
+    result = subprocess.run(
+        [unshare, "--mount", "--propagation", "private", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=run_env(),
+        check=False,
+    )
+    if result.returncode == 99:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    lines = result.stdout.splitlines()
+    assert lines[0] == "rc=1", result
+    assert lines[1].startswith(f"Error: {rel}: cannot write: no space left on the device")
+    assert lines[2:] == ["same-file", "0"], result.stdout  # no temp file, git status clean
