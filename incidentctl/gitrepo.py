@@ -747,19 +747,66 @@ class GitRepo:
     # -- reading history (GitPython) --------------------------------------------------------
 
     def history(self, path: Path) -> list[Commit]:
-        """Commits that touched `path`, newest first, following renames."""
+        """Commits that touched `path`, newest first, following renames of that file only."""
         import git
 
         rel = self.relative(path)
+        if self.head() is None:
+            return []
+        shas = self.file_commits(rel)
         try:
             with git.Repo(self.root) as repo:
-                if self.head() is None:
-                    return []
-                # `git rev-list` (what iter_commits runs) refuses --follow; `git log` takes it.
-                shas = repo.git.log("--follow", "--format=%H", "HEAD", "--", rel).split()
                 return [_commit(repo.commit(sha)) for sha in shas]
         except git.GitCommandError as exc:
             raise GitError(_git_message(["log"], str(exc.stderr))) from None
+
+    def file_commits(self, rel: str) -> list[str]:
+        """SHAs of the commits that changed the file at `rel`, newest first.
+
+        Not `git log --follow`: its rename detection also takes a file *copied* from
+        another (a new incident made from a similar one) for a rename, and lists the
+        other file's commits. Here each path's commits come from a plain path-limited
+        `git log`; where the file was added, the adding commit is asked whether git
+        sees a rename (`diff-tree -M`: the old path deleted in that very commit, its
+        content at least half the same; copies never count), and only then does the
+        walk go on with the old path from that commit's parent.
+        """
+        found: list[str] = []
+        rev, current = "HEAD", rel
+        while True:
+            out = self.run(
+                *("-c", "log.follow=false", "-c", "log.showRoot=true", "--literal-pathspecs"),
+                *("log", "--no-color", "--no-renames", "--name-status", "--format=%x00%H"),
+                *(rev, "--", current),
+            )
+            source = None
+            for chunk in out.split("\0")[1:]:
+                sha, _, statuses = chunk.partition("\n")
+                found.append(sha.strip())
+                added = any(line.startswith("A\t") for line in statuses.split("\n"))
+                if added and (source := self._renamed_from(sha.strip(), current)):
+                    break
+            if source is None:
+                return found
+            rev, current = f"{found[-1]}^", source
+
+    def _renamed_from(self, sha: str, path: str) -> str | None:
+        """The old path of `path` if commit `sha` renamed a file to it (never a copy)."""
+        out = self.run(
+            "diff-tree", "-r", "-z", "-M", "--no-commit-id", "--name-status", "--root", sha
+        )
+        fields = out.split("\0")
+        index = 0
+        while index < len(fields) - 1:
+            status = fields[index]
+            if status[:1] in ("R", "C"):
+                old, new = fields[index + 1], fields[index + 2]
+                if status[0] == "R" and new == path:
+                    return old
+                index += 3
+            else:
+                index += 2
+        return None
 
     def file_at(self, ref: str, path: str, *, limit: int | None = None) -> tuple[str, bytes | None]:
         """(the commit `ref` names, the bytes of `path` in it or None if it has none).

@@ -477,6 +477,67 @@ def test_history_follows_a_renamed_file(repo: Repo) -> None:
     assert text.count("Alice Responder") == 4
 
 
+def _subjects(repo: Repo, ident: str) -> list[str]:
+    return [c["subject"].split(": ", 1)[-1] for c in repo.json("history", ident)]
+
+
+@pytest.mark.parametrize("edit_the_original", [False, True])
+def test_history_of_a_copied_incident_is_its_own(repo: Repo, edit_the_original: bool) -> None:
+    """An incident made by copying a similar one's text lists only its own commits, and
+    the original none of the copy's (also when the copy's commit edits the original)."""
+    first = repo.open("Checkout failing")
+    repo.ok("log", first["id"], "first incident's note")
+    original = repo.file(first["path"]).read_text(encoding="utf-8")
+    second = repo.open("Checkout failing again")
+    path = repo.file(second["path"])
+    path.write_text(original.replace(first["id"], second["id"]), encoding="utf-8")
+    if edit_the_original:
+        repo.file(first["path"]).write_text(original + "\nSee also the copy.\n", encoding="utf-8")
+    repo.git("commit", "--quiet", "-am", "copied from the first")
+    repo.ok("log", second["id"], "second incident's note")
+    assert _subjects(repo, second["id"]) == [
+        "log note: second incident's note",
+        "copied from the first",
+        "open SEV-3: Checkout failing again",
+    ]
+    assert _subjects(repo, first["id"]) == [
+        *(["copied from the first"] if edit_the_original else []),
+        "log note: first incident's note",
+        "open SEV-3: Checkout failing",
+    ]
+
+
+def test_history_follows_every_rename_of_the_file(repo: Repo) -> None:
+    """A rename that also edits the file, then a move to another folder, are both
+    followed; a copy of the file made on the way is not mistaken for it."""
+    opened = repo.open("Checkout failing")
+    ident = opened["id"]
+    repo.ok("log", ident, "first note")
+    renamed = opened["path"].replace("checkout-failing", "payments-down")
+    repo.git("mv", opened["path"], renamed)
+    text = repo.file(renamed).read_text(encoding="utf-8")
+    repo.file(renamed).write_text(text.replace("Checkout failing", "Payments down"))
+    repo.git("commit", "--quiet", "-am", "retitle and rename")
+    repo.ok("log", ident, "second note")
+    moved = "incidents/archive/" + renamed.rsplit("/", 1)[1]
+    repo.file(moved).parent.mkdir(parents=True)
+    repo.git("mv", renamed, moved)
+    repo.git("commit", "--quiet", "-m", "archive")
+    copy = repo.file("incidents/archive/copy.md")
+    copy.write_text(repo.file(moved).read_text(encoding="utf-8"), encoding="utf-8")
+    repo.git("add", "incidents/archive/copy.md")
+    repo.git("commit", "--quiet", "-m", "a copy")
+    repo.ok("log", ident, "third note")
+    assert _subjects(repo, ident) == [
+        "log note: third note",
+        "archive",
+        "log note: second note",
+        "retitle and rename",
+        "log note: first note",
+        "open SEV-3: Checkout failing",
+    ]
+
+
 def test_timeline_json(repo: Repo) -> None:
     """`timeline --json` is a list of {at, author, kind, text}, oldest first."""
     ident = opened_earlier(repo, 2)
