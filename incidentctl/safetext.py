@@ -154,3 +154,11 @@ def unsafe_lines(lines: Iterable[str]) -> list[tuple[int, str]]:
         if char is not None:
             found.append((number, char))
     return found
+
+
+def clip(text: str, limit: int = 60) -> str:
+    """`text` cut to `limit` characters with `…`: a value quoted in a one-line message.
+
+    A file may hold a 900 KB title or key; the message naming it stays one short line.
+    """
+    return text if len(text) <= limit else text[: limit - 1] + "…"

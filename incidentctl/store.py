@@ -23,7 +23,7 @@ from .incidentfile import (
 )
 from .knowngood import KnownGood
 from .record import Record
-from .safetext import describe, first_unsafe, first_unsafe_in, unsafe_lines
+from .safetext import clip, describe, first_unsafe, first_unsafe_in, unsafe_lines
 from .timeutil import format_ts, utcnow
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
@@ -1229,6 +1229,6 @@ def describe_validation_error(error: Any) -> tuple[str, str]:
         message = "is missing; add it"
     else:
         value = error.get("input")
-        shown = repr(value) if not isinstance(value, (dict, list)) else "this value"
+        shown = clip(repr(value)) if not isinstance(value, (dict, list)) else "this value"
         message = f"{shown}: {message}"
     return f"`{where}` {message}", key

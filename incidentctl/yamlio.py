@@ -23,6 +23,7 @@ import yaml
 
 from .errors import InvalidIncident
 from .lines import split_lines
+from .safetext import clip
 from .timeutil import format_ts
 
 # libyaml is ~13x faster on front matter (FIELD-NOTES.md); pure Python if it is absent.
@@ -93,21 +94,21 @@ class StrictLoader(_BaseLoader):
         line = event.start_mark.line
         if isinstance(event, yaml.AliasEvent):
             raise _Refused(
-                f"the alias `*{event.anchor}`: the front matter takes no YAML anchors or "
-                "aliases; write the value out in full",
+                f"the alias `*{clip(str(event.anchor))}`: the front matter takes no YAML "
+                "anchors or aliases; write the value out in full",
                 line,
                 "yaml-plain",
             )
         if event.anchor is not None:
             raise _Refused(
-                f"the anchor `&{event.anchor}`: the front matter takes no YAML anchors or "
+                f"the anchor `&{clip(event.anchor)}`: the front matter takes no YAML anchors or "
                 "aliases; remove it",
                 line,
                 "yaml-plain",
             )
         if event.tag is not None:
             raise _Refused(
-                f"the tag `{_tag(event.tag)}`: the front matter takes no YAML tags; remove "
+                f"the tag `{clip(_tag(event.tag))}`: the front matter takes no YAML tags; remove "
                 "it (quote the value to keep it text)",
                 line,
                 "yaml-plain",
@@ -140,16 +141,30 @@ class StrictLoader(_BaseLoader):
             self._depth -= nested
         return node
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as exc:  # `x: 1111…` (5,000 digits), say
+            shown = clip(str(node.value), 40)
+            reason = "too many digits" if node.tag.endswith(":int") else str(exc)
+            raise _Refused(
+                f"the value {shown} cannot be read ({reason}); correct it",
+                node.start_mark.line,
+                "yaml",
+            ) from None
+
 
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     loader.flatten_mapping(node)
     result: dict[Any, Any] = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
-        try:
-            hash(key)
-        except TypeError:
-            raise _DuplicateKey(key, key_node.start_mark.line) from None
+        if isinstance(key, (list, dict)):  # `? [a, b]`: a complex key
+            raise _Refused(
+                "a key must be a plain name, not a list or a mapping; rename it",
+                key_node.start_mark.line,
+                "yaml-plain",
+            )
         if key in result:
             raise _DuplicateKey(key, key_node.start_mark.line)
         result[key] = loader.construct_object(value_node, deep=True)
@@ -165,7 +180,7 @@ def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
     except (ValueError, OverflowError) as exc:
         reason = "out of range in UTC" if isinstance(exc, OverflowError) else str(exc)
         raise _Refused(
-            f"{node.value} is not a real date or time ({reason}); correct it",
+            f"{clip(node.value)} is not a real date or time ({reason}); correct it",
             node.start_mark.line,
             "invalid-date",
         ) from None
@@ -204,9 +219,16 @@ def load_yaml(text: str, *, path: str, first_line: int) -> Any:
         raise InvalidIncident(
             exc.message, path=path, line=first_line + exc.line, rule=exc.rule
         ) from None
+    except UnicodeEncodeError:  # undecodable bytes, held as surrogates (the merge driver)
+        raise InvalidIncident(
+            "the front matter is not UTF-8 text; save the file as UTF-8",
+            path=path,
+            line=first_line,
+            rule="encoding",
+        ) from None
     except _DuplicateKey as exc:
         raise InvalidIncident(
-            f"duplicate key {exc.key!r} in the front matter; keep only one",
+            f"duplicate key {clip(repr(exc.key))} in the front matter; keep only one",
             path=path,
             line=first_line + exc.line,
             rule="duplicate-key",
@@ -214,13 +236,13 @@ def load_yaml(text: str, *, path: str, first_line: int) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = first_line + mark.line if mark is not None else None
-        problem = (exc.problem or "invalid YAML").strip()
+        problem = clip((exc.problem or "invalid YAML").strip(), 200)
         raise InvalidIncident(
             f"invalid YAML in the front matter: {problem}", path=path, line=line, rule="yaml"
         ) from None
     except yaml.YAMLError as exc:
         raise InvalidIncident(
-            f"invalid YAML in the front matter: {exc}", path=path, rule="yaml"
+            f"invalid YAML in the front matter: {clip(str(exc), 200)}", path=path, rule="yaml"
         ) from None
 
 
