@@ -16,6 +16,7 @@ import itertools
 import json
 import os
 import resource
+import stat
 import subprocess
 import sys
 import textwrap
@@ -155,7 +156,7 @@ CASES: dict[str, Case] = {
         edit("title: healthy one\n", 'title: "\\e]0;owned\\a\\e[2Jhealthy\\u202egnp.exe"\n'),
         "control-character",
     ),
-    "line-separators": Case(raw(lambda t: t.replace("\n", "\u2028", 5)), "control-character"),
+    "line-separators": Case(raw(lambda t: t.replace("\n", "\u2028", 5)), "front-matter"),
     "lone-carriage-returns": Case(raw(lambda t: t.replace("\n", "\r")), None),
     # Structure.
     "conflict-markers": Case(
@@ -188,10 +189,42 @@ UNLOADABLE = {
     "schema",
 }
 
-# Symlinks and other non-regular files as incident files (issue 9, B7): add cases
-# here as (name, setup) where `setup(root: Path)` creates the hostile entry at
-# HOSTILE, e.g. a symlink to /dev/zero or outside the repository.
-SYMLINK_CASES: dict[str, Callable[[Path], None]] = {}
+
+# Symlinks and other non-regular files where an incident file is expected: each
+# `setup(root)` makes the entry (HOSTILE unless said otherwise); more cases go here.
+def _outside(root: Path) -> Path:
+    """A valid incident file outside the repository (what a link would expose)."""
+    target = root.parent / "outside" / f"{HOSTILE_ID}-outside.md"
+    target.parent.mkdir(exist_ok=True)
+    healthy = next((root / "incidents" / "2026").glob("*.md"))
+    ident = healthy.name[: len(HOSTILE_ID)]
+    target.write_text(healthy.read_text(encoding="utf-8").replace(ident, HOSTILE_ID))
+    return target
+
+
+def _link_year_folder(root: Path) -> None:
+    target = _outside(root).parent
+    (root / "incidents" / "2027").symlink_to(target, target_is_directory=True)
+
+
+def _folder_named_md(root: Path) -> None:
+    (root / HOSTILE).mkdir()
+    (root / HOSTILE / "inside.txt").write_text("a folder, not a file\n")
+
+
+SYMLINK_CASES: dict[str, Callable[[Path], None]] = {
+    "link-to-dev-zero": lambda root: (root / HOSTILE).symlink_to("/dev/zero"),
+    "link-to-dev-urandom": lambda root: (root / HOSTILE).symlink_to("/dev/urandom"),
+    "link-outside-the-repository": lambda root: (root / HOSTILE).symlink_to(_outside(root)),
+    "link-to-the-healthy-incident": lambda root: (root / HOSTILE).symlink_to(
+        next((root / "incidents" / "2026").glob("*.md")).name
+    ),
+    "dangling-link": lambda root: (root / HOSTILE).symlink_to("no-such-file.md"),
+    "link-loop": lambda root: (root / HOSTILE).symlink_to(HOSTILE.rsplit("/", 1)[1]),
+    "linked-year-folder": _link_year_folder,
+    "folder-named-md": _folder_named_md,
+    "fifo": lambda root: os.mkfifo(root / HOSTILE),
+}
 
 
 def in_timeline(text: str, lines: str) -> str:
@@ -378,10 +411,16 @@ def tree(root: Path) -> dict[str, bytes]:
     for folder, dirs, files in os.walk(root):
         if Path(folder) == root:
             dirs[:] = [d for d in dirs if d != ".git"]
-        for name in files:
+        for name in files + [d for d in dirs if (Path(folder) / d).is_symlink()]:
             path = Path(folder) / name
             rel = path.relative_to(root).as_posix()
-            out[rel] = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                out[rel] = b"link:" + os.readlink(path).encode()
+            elif stat.S_ISREG(mode):
+                out[rel] = path.read_bytes()
+            else:  # a FIFO would block a read
+                out[rel] = b"mode:%o" % mode
     return out
 
 
@@ -514,21 +553,34 @@ def test_non_regular_file_through_every_command(
     repo = setup_case(tmp_path, template, b"")
     (repo.path / HOSTILE).unlink()
     SYMLINK_CASES[name](repo.path)
-    repo.git("add", "-A")
-    repo.git("commit", "--quiet", "--no-verify", "-m", "a hostile entry")
+    repo.git("add", "-A", check=name != "fifo")  # git stores no FIFO: it stays untracked
+    repo.git("commit", "--quiet", "--no-verify", "--allow-empty", "-m", "a hostile entry")
     head, files = repo.git("rev-parse", "HEAD"), tree(repo.path)
+    # No command may change the entry, so none is named as a target (the child would
+    # read it to restore it); the healthy incident's `log` may change its own file.
     jobs = [(args, None) for args, _ in commands(healthy)]
+    jobs[-1] = (jobs[-1][0], healthy_path)
     job = {"repo": str(repo.path), "commands": jobs, "seconds": COMMAND_SECONDS}
     done = run_bounded(
-        [sys.executable, "-c", CHILD], cwd=repo.path, input=json.dumps(job), timeout=80
+        [sys.executable, "-c", CHILD],
+        cwd=repo.path,
+        input=json.dumps(job),
+        timeout=COMMAND_SECONDS * 4,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    for line in done.stdout.splitlines():
-        report = json.loads(line)
-        allowed = healthy_path if report["args"][:2] == ["log", healthy] else None
+    assert done.returncode == 0, f"the child died ({done.returncode}): {done.stderr[-3000:]}"
+    reports = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["args"] for r in reports] == [args for args, _ in jobs]
+    for report, (_, allowed) in zip(reports, jobs, strict=True):
         assert_sane(report, allowed)
     assert repo.git("rev-parse", "HEAD") == head
     assert tree(repo.path) == files
+    by_args = {" ".join(r["args"]): r for r in reports}
+    listed = json.loads(by_args["list --json"]["stdout"])
+    assert [row["id"] for row in listed] == [healthy], "only the healthy incident is listed"
+    assert by_args[f"log {healthy} still fine --no-commit"]["code"] == 0
+    checked = json.loads(by_args["check --format json"]["stdout"])
+    assert "file-type" in {p["rule"] for p in checked["problems"]}, checked
+    assert by_args[f"show {HOSTILE_ID}"]["code"] == 1
 
 
 def test_oversized_policy_at_ref_is_refused_unread(repo: Repo) -> None:
