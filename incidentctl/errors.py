@@ -53,3 +53,11 @@ class GitError(IncidentctlError):
 
 class WriteError(IncidentctlError):
     """A file could not be written (permissions, a full disk, a link in the way)."""
+
+
+class EditConflict(IncidentctlError):
+    """The file changed while `edit` had it open in the editor; nothing was written."""
+
+    def __init__(self, message: str, *, path: str | None = None, current: str = ""):
+        super().__init__(message, path=path)
+        self.current = current  # the file as it is now, for a three-way merge

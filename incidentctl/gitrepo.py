@@ -362,6 +362,12 @@ class GitRepo:
         result = _run(["rev-parse", "--verify", "--quiet", "HEAD"], self.top, check=False)
         return result.stdout.strip() or None
 
+    def blob_at_head(self, path: StrPath) -> str | None:
+        """The object ID of `path` in HEAD, or None when HEAD has no such file."""
+        rel = self.relative(path)
+        result = _run(["rev-parse", "--verify", "--quiet", f"HEAD:./{rel}"], self.top, check=False)
+        return result.stdout.strip() or None
+
     def uncommitted(self, path: StrPath) -> str | None:
         """How `path` in the work tree differs from HEAD, or None when it does not.
 

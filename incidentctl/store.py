@@ -8,7 +8,14 @@ from datetime import date, datetime, timezone
 from .blocks import escape_text
 from .config import Config
 from .config import load as load_config
-from .errors import IncidentctlError, InvalidIncident, InvalidInput, NotFound, NothingToDo
+from .errors import (
+    EditConflict,
+    IncidentctlError,
+    InvalidIncident,
+    InvalidInput,
+    NotFound,
+    NothingToDo,
+)
 from .gitrepo import GitRepo, Shelf
 from .incidentfile import (
     MAX_FILE_BYTES,
@@ -750,10 +757,48 @@ class IncidentRepo:
 
         return self._change(ref, mutate, commit=commit, command="assign")
 
-    def replace(self, ref: str, text: str, *, commit: bool = True) -> Change:
-        """Replace the whole file with edited text (from `edit`), checked first."""
+    def edit_start(self, ref: str) -> EditStart:
+        """What `edit` opens: the file's text and its blob at HEAD, to compare at save."""
+        _, path, file = self.read(ref)
+        return EditStart(file.text, self.git.blob_at_head(path))
+
+    def save_edit(self, ident: str, text: str) -> str:
+        """Keep edited text that was not written, in the git folder; return its path.
+
+        Never in the incidents folder (it would be taken for an incident) and never
+        through a link; a new file each time, readable by its owner only.
+        """
+        folder = os.path.join(self.git.git_dir, "incidentctl", "edits")
+        os.makedirs(folder, exist_ok=True)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        target = os.path.join(folder, f"{ident}-{stamp}.md")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(target, flags, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        return target
+
+    def replace(
+        self, ref: str, text: str, *, commit: bool = True, started: EditStart | None = None
+    ) -> Change:
+        """Replace the whole file with edited text (from `edit`), checked first.
+
+        With `started` (from `edit_start`), refuse with EditConflict when the file or
+        its commit at HEAD changed since: a `log`, `status`, `sync` or hand commit made
+        while the editor was open is never overwritten.
+        """
+        _, path = self.resolve(ref)
 
         def mutate(file: IncidentFile) -> str:
+            if started is not None and (
+                file.text != started.text or self.git.blob_at_head(path) != started.blob
+            ):
+                raise EditConflict(
+                    "changed while the editor was open (another command or a git "
+                    "operation wrote it); your edit was not written",
+                    path=file.path,
+                    current=file.text,
+                )
             edited = IncidentFile(text, file.path)
             refuse_hidden_characters(edited)
             validate(edited)
@@ -1186,6 +1231,15 @@ def _shelf_conflict_message(files: list[str], remote: str, branch: str) -> str:
         "`git stash pop`, then resolve the conflict markers it leaves and `git stash drop`; "
         "or commit the change first and run `incidentctl sync`"
     )
+
+
+class EditStart(Record):
+    """The file as `edit` opened it: its text, and its object ID at HEAD (or None)."""
+
+    __slots__ = ("blob", "text")
+
+    def __init__(self, text: str, blob: str | None):
+        self.text, self.blob = text, blob
 
 
 def _opened_text(incident: Incident) -> str:

@@ -242,33 +242,66 @@ def assign(
 def edit(state: State, incident_id: str, no_commit: bool) -> None:
     """Edit the file in $VISUAL or $EDITOR; it is checked on save, then committed.
 
-    An invalid save re-opens the editor (in a terminal) or is discarded.
+    An invalid save re-opens the editor (in a terminal) or is kept aside; a save is
+    never written over a change made while the editor was open (it is kept aside too,
+    in .git/incidentctl/edits/).
     """
-    from ..errors import IncidentctlError
+    from ..errors import EditConflict, IncidentctlError
 
     repo = state.repo()
-    _, _, file = repo.read(incident_id)
+    ident, _, _ = repo.read(incident_id)
     if not no_commit:
         repo.refuse_commit()  # say so before the editor opens, not after the work is done
     repo.ensure_writable(incident_id)  # before the editor: no edit is typed in vain
-    text = file.text
+    started = repo.edit_start(incident_id)
+    text = started.text
     while True:
         edited = click.edit(text, extension=".md", require_save=True)
-        if edited is None or edited == file.text:
+        if edited is None or edited == started.text:
             click.echo("No change; nothing committed.", err=True)
             return
         try:
-            change = repo.replace(incident_id, edited, commit=not no_commit)
+            change = repo.replace(incident_id, edited, commit=not no_commit, started=started)
+        except EditConflict as exc:
+            kept = repo.save_edit(ident, edited)
+            merged = _merged_edit(started.text, exc.current, edited, exc.path or "")
+            if merged is not None and sys.stdin.isatty():
+                click.echo(
+                    f"{safe(str(exc))}; it is kept in {safe(kept)}. It merges cleanly with "
+                    "the new version: the editor opens on the merge.",
+                    err=True,
+                )
+                started, text = repo.edit_start(incident_id), merged
+                continue
+            raise click.ClickException(
+                f"{safe(str(exc))}; it is kept in {safe(kept)}. Run `incidentctl edit "
+                f"{ident}` again and bring your changes over from that file"
+            ) from None
         except IncidentctlError as exc:
             click.echo(f"Error: {safe(str(exc))}", err=True)
             if sys.stdin.isatty() and click.confirm("Re-open the editor?", default=True):
                 text = edited
                 continue
-            raise click.ClickException("the edit was not saved; the file is unchanged") from None
+            kept = repo.save_edit(ident, edited)
+            raise click.ClickException(
+                f"the edit was not saved; the file is unchanged; your text is kept in {safe(kept)}"
+            ) from None
         if carried_note(change):
             click.echo(carried_note(change))
         click.echo(f"Edited {style(change.id, bold=True)} ({commit_note(change.commit)})")
         return
+
+
+def _merged_edit(base: str, current: str, edited: str, path: str) -> str | None:
+    """The edit merged three-way onto the file as it is now, or None on a conflict."""
+    from ..errors import IncidentctlError
+    from ..merge import merge_incident
+
+    try:
+        merged, clean = merge_incident(base, current, edited, path)
+    except (IncidentctlError, ValueError):
+        return None
+    return merged if clean else None
 
 
 COMMANDS = [open_, log, status, severity, assign, edit]
