@@ -484,7 +484,9 @@ def machine() -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--incidents", type=int, default=1000, help="incident files (default 1000)")
+    parser.add_argument(
+        "--incidents", type=int, default=10000, help="incident files (default 10000)"
+    )
     parser.add_argument("--runs", type=int, default=15, help="timed runs per command (default 15)")
     parser.add_argument(
         "--incidentctl",

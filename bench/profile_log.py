@@ -272,7 +272,7 @@ def report(d: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--incidents", type=int, default=1000)
+    parser.add_argument("--incidents", type=int, default=10000)
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--incidentctl", default=shutil.which("incidentctl") or "incidentctl")
     parser.add_argument("--python", help="interpreter (default: the script's shebang)")
