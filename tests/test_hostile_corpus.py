@@ -118,7 +118,7 @@ CASES: dict[str, Case] = {
         None,
     ),
     # Dates and times that cannot exist.
-    "february-30": Case(edit("opened_at: 2026-12-04T", "opened_at: 2026-02-30T"), "invalid-date"),
+    "february-30": Case(raw(lambda t: _set_opened(t, "2026-02-30T10:00:00Z")), "invalid-date"),
     "hour-24": Case(raw(lambda t: _set_opened(t, "2026-12-04T24:00:00Z")), "invalid-date"),
     "year-1-ahead-of-utc": Case(
         raw(lambda t: _set_opened(t, "0001-01-01T00:30:00+01:00")), "invalid-date"
