@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import console_script, git
+from github_standin import GitHubStandIn
 from test_team import Team, cli, make_team, texts
 
 EDIT_LINE = "A careful sentence typed in the editor."
@@ -50,11 +51,14 @@ def team(tmp_path: Path, origin: Path) -> Team:
     return make_team(tmp_path, origin)
 
 
-def _edit_env(tmp_path: Path, clone: Path, race: list[str]) -> dict[str, str]:
+def _edit_env(
+    tmp_path: Path, clone: Path, race: list[str], extra: dict[str, str] | None = None
+) -> dict[str, str]:
     script = tmp_path / "editor.py"
     script.write_text(EDITOR)
     return {
         **os.environ,
+        **(extra or {}),
         "EDITOR": f"{sys.executable} {script}",
         "RACE_COMMAND": json.dumps(race),
         "EDITOR_RUNS": str(tmp_path / "editor-runs"),
@@ -82,6 +86,13 @@ def _hand_commit(clone: Path, rel: str) -> list[str]:
     return ["sh", "-c", script, "sh", str(clone / rel), str(clone)]
 
 
+def _second_edit(clone: Path, ident: str) -> list[str]:
+    """A second `edit` of the same incident, from another terminal, with its own editor."""
+    script = 'printf "A line typed in the second editor.\\n" >> "$1"'
+    editor = f"sh -c '{script}' sh"
+    return ["env", f"EDITOR={editor}", f"VISUAL={editor}", *_ic(clone, "edit", ident)]
+
+
 RACES = {
     "log": (lambda c, t: _ic(c, "log", t.ident, "Rolled back"), "Rolled back"),
     "status": (lambda c, t: _ic(c, "status", t.ident, "investigating"), "status: investigating"),
@@ -94,6 +105,11 @@ RACES = {
     "action done": (lambda c, t: _ic(c, "action", "done", t.ident, "AI-1"), "status: done"),
     "postmortem": (lambda c, t: _ic(c, "postmortem", t.ident), "## Lessons Learned"),
     "hand commit": (lambda c, t: _hand_commit(c, t.rel), "A line added by hand."),
+    "edit": (lambda c, t: _second_edit(c, t.ident), "A line typed in the second editor."),
+    "issues sync --write-back": (
+        lambda c, t: _ic(c, "issues", "sync", "--pace", "0", "--write-back"),
+        "issue: http",
+    ),
 }
 
 
@@ -103,21 +119,22 @@ def test_a_change_made_while_the_editor_is_open_is_kept_and_so_is_the_edit(
 ) -> None:
     """The other command's commit stays; edit exits 1 and keeps the edited text aside."""
     a = team.clone("a")
-    if name == "action done":
+    if name in ("action done", "issues sync --write-back"):
         cli(a, "action", "add", team.ident, "Pin the driver", "-o", "carol", "-d", "3d")
     if name == "postmortem":
         cli(a, "status", team.ident, "resolved")
     race, mark = RACES[name]
     before = int(git(a, "rev-list", "--count", "HEAD").strip())
 
-    result = subprocess.run(
-        _ic(a, "edit", team.ident),
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        env=_edit_env(tmp_path, a, race(a, team)),
-        timeout=120,
-    )
+    with GitHubStandIn() as github:
+        result = subprocess.run(
+            _ic(a, "edit", team.ident),
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            env=_edit_env(tmp_path, a, race(a, team), {**github.env(), "GH_TOKEN": ""}),
+            timeout=120,
+        )
 
     assert _race_result(tmp_path).startswith("0\n"), _race_result(tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
