@@ -72,9 +72,9 @@ def report_and_exit(code):
     _exit(code)
 
 builtins.__import__, os.fsync, os._exit = timed_import, timed_fsync, report_and_exit
-# Time spent waiting for each git process (incidentctl.proc: posix_spawn + pipes);
+# Time spent waiting for each git process (incidentctl.repo.proc: posix_spawn + pipes);
 # a process started early and already done when asked costs ~0 here.
-import incidentctl.proc as proc
+import incidentctl.repo.proc as proc
 _communicate = proc.Process.communicate
 def timed_communicate(self, *a, **k):
     start = time.perf_counter()

@@ -82,17 +82,17 @@ def run(argv: Sequence[str]) -> int | None:
     opts = parse(argv)
     if opts is None:
         return None
-    from .proc import start_git
+    from .repo.proc import start_git
 
     # The entry needs the author's name: git works it out while the rest loads.
     repo_path = opts["repo"]
     identity = start_git(str(repo_path or "."), "var", "GIT_AUTHOR_IDENT")
 
     from .errors import IncidentctlError
+    from .incident.timeutil import parse_time
     from .output import change_report
+    from .repo.incidents import IncidentRepo
     from .safetext import safe
-    from .store import IncidentRepo
-    from .timeutil import parse_time
 
     repo = None
     try:

@@ -11,7 +11,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy kno
 if TYPE_CHECKING:
     from typing import Any
 
-    from .store import Change
+    from .repo.incidents import Change
 
 
 def colour_enabled() -> bool:

@@ -379,7 +379,7 @@ def test_multi_line_text_with_blank_lines_survives_later_entries(
 
 def test_unclosed_fence_in_a_log_text_hides_no_section(repo: Repo, incident: Incident) -> None:
     """A pasted, unclosed ``` in a log text does not hide the sections that follow it."""
-    from incidentctl.incidentfile import IncidentFile
+    from incidentctl.incident.file import IncidentFile
 
     repo.ok("log", incident.id, "pasted output:\n```\nTraceback (most recent call last):")
     file = IncidentFile.read(incident.file)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import Repo
 
-from incidentctl.annotations import (
+from incidentctl.review.annotations import (
     SUMMARY_LIMIT,
     annotation_lines,
     emit,
@@ -18,7 +18,7 @@ from incidentctl.annotations import (
     log_lines,
     summary_markdown,
 )
-from incidentctl.check import ERROR, WARNING, Problem, Report
+from incidentctl.review.check import ERROR, WARNING, Problem, Report
 
 BASE = """\
 ---

@@ -7,8 +7,15 @@ from datetime import datetime, timedelta, timezone
 
 from conftest import Repo, log_in_fresh_process
 
-from incidentctl import config as config_module
-from incidentctl.config import Config, ConfigCache, OnCall, SeverityPolicy, from_plain, to_plain
+from incidentctl.incident import config as config_module
+from incidentctl.incident.config import (
+    Config,
+    ConfigCache,
+    OnCall,
+    SeverityPolicy,
+    from_plain,
+    to_plain,
+)
 
 FULL = """\
 incidents_dir = "ops/incidents"

@@ -148,7 +148,7 @@ def test_log_loads_none_of_the_heavy_modules(repo: Repo) -> None:
     result = log_in_fresh_process(repo, ident, "a note", report="' '.join(sorted(sys.modules))")
     assert result.returncode == 0, result.stderr
     loaded = set(result.stdout.split())
-    assert "incidentctl.store" in loaded  # the probe did run the command
+    assert "incidentctl.repo.incidents" in loaded  # the probe did run the command
     assert sorted(loaded.intersection(HEAVY)) == []
     assert repo.json("timeline", ident)[-1]["text"] == "a note"
 
@@ -191,6 +191,6 @@ def test_log_on_files_incidentctl_writes_needs_no_markdown_parser(repo: Repo) ->
     result = log_in_fresh_process(repo, ident, "a note", report="' '.join(sorted(sys.modules))")
     assert result.returncode == 0, result.stderr
     loaded = set(result.stdout.split())
-    assert "incidentctl.blocks" in loaded
+    assert "incidentctl.incident.blocks" in loaded
     assert sorted(loaded.intersection({*HEAVY, "markdown_it"})) == []
     assert repo.json("timeline", ident)[-1]["text"] == "a note"

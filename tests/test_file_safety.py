@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from conftest import Repo, console_script, git, run_env
 
-from incidentctl.config import parse
 from incidentctl.errors import ConfigError, WriteError
-from incidentctl.incidentfile import write_atomic
-from incidentctl.scaffold import gitattributes_line
+from incidentctl.incident.config import parse
+from incidentctl.incident.file import write_atomic
+from incidentctl.repo.scaffold import gitattributes_line
 
 MEMORY_LIMIT = 2 << 30  # a command reading /dev/zero would pass this in a second
 IS_ROOT = os.geteuid() == 0

@@ -15,7 +15,7 @@ from conftest import Repo, console_script, git, run_env
 
 from incidentctl.cli import cli
 from incidentctl.errors import GitError
-from incidentctl.store import IncidentRepo
+from incidentctl.repo.incidents import IncidentRepo
 
 # -- a repository to put into each state -------------------------------------------------
 

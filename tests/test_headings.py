@@ -19,15 +19,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from incidentctl.blocks import (
+from incidentctl.incident.blocks import (
     escape_text,
     headings,
     parsed_headings,
     plain_headings,
     unescape_line,
 )
-from incidentctl.incidentfile import Entry, IncidentFile, format_entry
-from incidentctl.lines import split_lines
+from incidentctl.incident.file import Entry, IncidentFile, format_entry
+from incidentctl.incident.lines import split_lines
 
 MD = MarkdownIt("commonmark")
 PROPERTY = settings(
@@ -419,7 +419,7 @@ def test_summary_cannot_make_a_heading(repo: Repo) -> None:
     assert titles.count("Timeline") == 1
     texts = [e["text"] for e in repo.json("timeline", data["id"])]
     assert texts[1:] == ["first note"]
-    from incidentctl.check import find_section, sections
+    from incidentctl.review.check import find_section, sections
 
     found = find_section(sections(IncidentFile.read(path)), "Summary")
     assert found is not None and "## Timeline" in found.text and "planted" in found.text

@@ -13,8 +13,8 @@ from click.testing import Result
 from conftest import Repo
 
 from incidentctl.errors import InvalidIncident
-from incidentctl.incidentfile import Entry, IncidentFile
-from incidentctl.timeutil import format_ts
+from incidentctl.incident.file import Entry, IncidentFile
+from incidentctl.incident.timeutil import format_ts
 
 IDENT = "INC-20250601-ab12"
 REL = f"incidents/2025/{IDENT}-checkout-failing.md"
@@ -558,7 +558,7 @@ def test_byte_order_mark_is_accepted_and_kept(repo: Repo) -> None:
 
 def test_a_change_cannot_grow_a_file_past_the_limit(repo: Repo) -> None:
     """A file just under 1 MiB is read, but a `log` that would pass the limit is refused."""
-    from incidentctl.incidentfile import MAX_FILE_BYTES
+    from incidentctl.incident.file import MAX_FILE_BYTES
 
     padding = "x" * (MAX_FILE_BYTES - len(HAND_EDITED.encode()) - 2) + "\n"
     path = place(repo, HAND_EDITED + padding)

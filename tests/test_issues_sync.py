@@ -22,8 +22,9 @@ from click.testing import CliRunner, Result
 from conftest import Repo, git
 from github_standin import DEFAULT_REPO, GitHubStandIn
 
-from incidentctl import __version__, scaffold
+from incidentctl import __version__
 from incidentctl.cli import cli
+from incidentctl.repo import scaffold
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW_NAME = "action-items.yml"

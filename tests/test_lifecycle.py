@@ -14,8 +14,8 @@ from click.testing import CliRunner, Result
 from conftest import Repo
 
 from incidentctl.cli import cli
-from incidentctl.store import IncidentRepo
-from incidentctl.timeutil import format_ts, utcnow
+from incidentctl.incident.timeutil import format_ts, utcnow
+from incidentctl.repo.incidents import IncidentRepo
 
 ALICE = "Alice Responder <alice@example.com>"
 

@@ -11,8 +11,8 @@ import re
 
 import pytest
 
-from incidentctl import lines
-from incidentctl.config import Config, _split_format
+from incidentctl.incident import lines
+from incidentctl.incident.config import Config, _split_format
 
 CONFLICT = re.compile(r"^(<{7}|>{7}|\|{7})(?: |$)")
 ENTRY = re.compile(

@@ -22,11 +22,11 @@ import pytest
 from conftest import Repo, git
 from test_team import MARKER, Team, cli, cli_json, make_team, run_git, snapshot
 
-from incidentctl.incidentfile import Entry, IncidentFile
-from incidentctl.merge import merge_incident
-from incidentctl.postmortem import refresh_actions
-from incidentctl.store import validate
-from incidentctl.yamlio import dump_field
+from incidentctl.incident.file import Entry, IncidentFile
+from incidentctl.incident.postmortem import refresh_actions
+from incidentctl.incident.yamlio import dump_field
+from incidentctl.repo.incidents import validate
+from incidentctl.repo.merge import merge_incident
 
 REL = "incidents/2026/INC-20261126-ab12-checkout-failing.md"
 

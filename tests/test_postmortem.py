@@ -12,8 +12,8 @@ import pytest
 from click.testing import Result
 from conftest import Repo
 
-from incidentctl.check import RULES
-from incidentctl.timeutil import utcnow
+from incidentctl.incident.timeutil import utcnow
+from incidentctl.review.check import RULES
 
 # -- helpers ---------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""incidentctl.proc: child processes without subprocess, against real programs."""
+"""incidentctl.repo.proc: child processes without subprocess, against real programs."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from incidentctl import proc
-from incidentctl.knowngood import LOADER_VERSION, _digest
+from incidentctl.incident.knowngood import LOADER_VERSION, _digest
+from incidentctl.repo import proc
 
 
 def test_outputs_status_and_input_round_trip() -> None:

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from conftest import Repo
 
 from incidentctl.cli import cli
-from incidentctl.timeutil import format_ts
+from incidentctl.incident.timeutil import format_ts
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema" / "incident.schema.json"
 REGENERATE = "regenerate it with: incidentctl schema > schema/incident.schema.json"
@@ -60,7 +60,7 @@ def test_committed_schema_is_current() -> None:
 
 def test_schema_output_is_json_dumps_indent_2() -> None:
     """`incidentctl schema` prints model.schema() as json.dumps(indent=2) plus a newline."""
-    from incidentctl.model import schema
+    from incidentctl.incident.model import schema
 
     assert cli_schema_text() == json.dumps(schema(), indent=2, ensure_ascii=False) + "\n"
 

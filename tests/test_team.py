@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 from conftest import Repo, console_script, git
 
-from incidentctl.incidentfile import IncidentFile
-from incidentctl.merge import merge_incident
-from incidentctl.store import validate
+from incidentctl.incident.file import IncidentFile
+from incidentctl.repo.incidents import validate
+from incidentctl.repo.merge import merge_incident
 
 # This venv's console script (CI's .venv, or a local one), else the first on PATH.
 MARKER = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)

@@ -11,8 +11,9 @@ from actions_sim import StepRun, all_steps, check_pinned_and_inert, expand, load
 from click.testing import CliRunner
 from conftest import Repo, git
 
-from incidentctl import __version__, scaffold
+from incidentctl import __version__
 from incidentctl.cli import cli
+from incidentctl.repo import scaffold
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "postmortem-check.yml"

@@ -18,7 +18,7 @@ from ..safetext import safe
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
 
-    from ..store import IncidentRepo
+    from ..repo.incidents import IncidentRepo
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -34,7 +34,7 @@ class State:
 
     def repo(self) -> IncidentRepo:
         if self._repo is None:
-            from ..store import IncidentRepo
+            from ..repo.incidents import IncidentRepo
 
             self._repo = IncidentRepo.open(self.repo_path)
             self._repo.push_after = self._repo.config.push if self.push is None else self.push
@@ -104,7 +104,7 @@ def complete_ids(
     from click.shell_completion import CompletionItem
 
     try:
-        from ..store import IncidentRepo
+        from ..repo.incidents import IncidentRepo
 
         repo_opt = ctx.find_root().params.get("repo")
         repo = IncidentRepo.open(Path(repo_opt) if repo_opt else None)

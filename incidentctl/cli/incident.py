@@ -26,7 +26,7 @@ ENTRY_KINDS = ["note", "decision", "action", "comms"]
 
 
 def _time(value: str | None, what: str) -> datetime | None:
-    from ..timeutil import parse_time
+    from ..incident.timeutil import parse_time
 
     return parse_time(value, what=what) if value is not None else None
 
@@ -295,7 +295,7 @@ def edit(state: State, incident_id: str, no_commit: bool) -> None:
 def _merged_edit(base: str, current: str, edited: str, path: str) -> str | None:
     """The edit merged three-way onto the file as it is now, or None on a conflict."""
     from ..errors import IncidentctlError
-    from ..merge import merge_incident
+    from ..repo.merge import merge_incident
 
     try:
         merged, clean = merge_incident(base, current, edited, path)

@@ -100,8 +100,8 @@ def sync(
     ends whatever the server answers.
     """
     from ..errors import IncidentctlError
-    from ..github import GitHub, Policy
-    from ..sync_issues import sync as run_sync
+    from ..github.client import GitHub, Policy
+    from ..github.issues import sync as run_sync
 
     token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
     if not token:

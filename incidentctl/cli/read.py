@@ -11,7 +11,7 @@ from ..safetext import safe
 from . import State, emit_json, handle_errors, id_argument, json_option, style, warn
 
 if TYPE_CHECKING:
-    from ..model import Status
+    from ..incident.model import Status
 
 STATUS_COLOURS = {
     "triage": "magenta",
@@ -26,7 +26,7 @@ SEVERITY_COLOURS = {"SEV-1": "red", "SEV-2": "yellow", "SEV-3": "blue", "SEV-4":
 
 
 def _ts(value: datetime | None) -> str:
-    from ..timeutil import format_ts
+    from ..incident.timeutil import format_ts
 
     return format_ts(value) if value else "-"
 
@@ -42,7 +42,7 @@ def _short(value: datetime) -> str:
 @handle_errors
 def show(state: State, incident_id: str, as_json: bool) -> None:
     """Show one incident: its fields, roles, timeline and action items."""
-    from ..timeutil import format_duration, utcnow
+    from ..incident.timeutil import format_duration, utcnow
 
     repo = state.repo()
     file, incident = repo.get(incident_id)
@@ -52,7 +52,7 @@ def show(state: State, incident_id: str, as_json: bool) -> None:
         for key in data:
             if isinstance(getattr(incident, key, None), datetime):
                 data[key] = _ts(getattr(incident, key))
-        from ..incidentfile import _normalise
+        from ..incident.file import _normalise
 
         for key, value in file.data.items():  # a team's own x- keys are front matter too
             data.setdefault(str(key), _normalise(value))
@@ -183,8 +183,8 @@ def list_(
     as_json: bool,
 ) -> None:
     """List incidents, newest first."""
-    from ..model import ACTIVE, parse_severity, parse_status
-    from ..timeutil import parse_date
+    from ..incident.model import ACTIVE, parse_severity, parse_status
+    from ..incident.timeutil import parse_date
 
     wanted: set[Status] = set()
     for value in statuses:

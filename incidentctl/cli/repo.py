@@ -25,7 +25,7 @@ def init(path: Path | None, force: bool, install: str | None) -> None:
     Writes incidentctl.toml, incidents/ and the GitHub workflows (the post-mortem
     check). Never overwrites an existing file without --force.
     """
-    from ..scaffold import init as scaffold
+    from ..repo.scaffold import init as scaffold
 
     created, kept, ran_git_init = scaffold(path or Path.cwd(), force=force, install=install)
     if ran_git_init:
@@ -40,7 +40,7 @@ def init(path: Path | None, force: bool, install: str | None) -> None:
 @click.command("schema")
 def schema() -> None:
     """Print the JSON Schema of the incident front matter."""
-    from ..model import schema as make_schema
+    from ..incident.model import schema as make_schema
 
     emit_json(make_schema())
 

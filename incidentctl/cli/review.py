@@ -58,7 +58,7 @@ def action() -> None:
 
 def _due(value: str) -> date:
     from ..errors import InvalidInput
-    from ..timeutil import parse_date, parse_duration, utcnow
+    from ..incident.timeutil import parse_date, parse_duration, utcnow
 
     try:
         return utcnow().date() + parse_duration(value, what="--due")
@@ -185,8 +185,8 @@ def check(
     With --changed-since REF the rules are those of REF's incidentctl.toml, so a pull
     request cannot relax its own check.
     """
-    from ..check import run
     from ..errors import IncidentctlError
+    from ..review.check import run
 
     if policy_from_worktree and changed_since is None:
         raise IncidentctlError(
@@ -202,7 +202,7 @@ def check(
     if fmt == "json":
         emit_json(report.as_json())
     elif fmt == "github":
-        from ..annotations import emit
+        from ..review.annotations import emit
 
         emit(report, click.echo, os.environ.get("GITHUB_STEP_SUMMARY"))
     else:

@@ -69,7 +69,7 @@ def merge_driver(base: Path, ours: Path, theirs: Path, path: str) -> None:
     taken, and an entry, item or field changed differently on both sides is left
     between conflict markers. Writes the result over OURS; exit 0 clean, 1 conflict.
     """
-    from ..merge import run_driver
+    from ..repo.merge import run_driver
 
     raise SystemExit(run_driver(base, ours, theirs, path))
 

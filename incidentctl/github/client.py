@@ -27,8 +27,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import __version__
-from .errors import IncidentctlError
+from .. import __version__
+from ..errors import IncidentctlError
 
 API_VERSION = "2022-11-28"
 _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="([^"]+)"')

@@ -15,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import IncidentctlError
-from .github import GitHub, GitHubError
+from ..errors import IncidentctlError
+from .client import GitHub, GitHubError
 
 if TYPE_CHECKING:
-    from .model import ActionItem, Incident
-    from .store import IncidentRepo
+    from ..incident.model import ActionItem, Incident
+    from ..repo.incidents import IncidentRepo
 
 # The marker exactly as `marker()` writes it: trusted only as the body's last line.
 MARKER = re.compile(r"<!-- incidentctl:([A-Za-z0-9._-]+)/(AI-[0-9]+) -->")
@@ -181,7 +181,7 @@ def sync(
     warn: Callable[[str], None] | None = None,
 ) -> SyncReport:
     """Reconcile every action item of the repository with GitHub issues."""
-    from .render import render
+    from ..incident.render import render
 
     say = progress or (lambda _: None)
     report = SyncReport(dry_run)

@@ -6,8 +6,8 @@ import os
 import sys
 from datetime import datetime, timedelta, timezone
 
-from .errors import ConfigError, InvalidInput
-from .record import Record
+from ..errors import ConfigError, InvalidInput
+from ..record import Record
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
 if TYPE_CHECKING:
@@ -281,7 +281,7 @@ class ConfigCache:
     FORMAT = 1
 
     def __init__(self, cache_dir: StrPath, raw: bytes):
-        from . import __version__
+        from .. import __version__
         from .knowngood import digest
 
         self.path = os.path.join(cache_dir, self.FILE_NAME)
@@ -515,7 +515,7 @@ def incidents_folder(top: _Reader) -> str:
     `.gitattributes` pattern can name literally; that no part of it is a link is
     checked on the disk when it is used (store, filescan).
     """
-    from .safetext import first_unsafe
+    from ..safetext import first_unsafe
 
     raw = top.text("incidents_dir", DEFAULTS.incidents_dir)
     if raw.startswith("/") or raw[1:3] == ":\\" or raw.startswith("~"):

@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 from datetime import date, datetime
 
+from ..errors import InvalidIncident, WriteError
+from ..record import Record
+from ..safetext import is_unsafe
 from .blocks import Heading, escape_text, headings, unescape_line
-from .errors import InvalidIncident, WriteError
 from .lines import entry as parse_entry
 from .lines import is_conflict_marker, is_temp_name, split_lines
-from .record import Record
-from .safetext import is_unsafe
 from .timeutil import format_ts
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)

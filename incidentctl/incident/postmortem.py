@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .incidentfile import IncidentFile, format_entry, scan_headings
+from .file import IncidentFile, format_entry, scan_headings
 from .lines import split_lines
 from .timeutil import format_duration, format_ts
 
@@ -70,7 +70,7 @@ def add_sections(file: IncidentFile, incident: Incident, root: Path | None) -> l
     Returns the titles of the sections added. Text outside the marked regions is
     never changed, so re-running after people have written the post-mortem is safe.
     """
-    from .check import find_section, sections
+    from ..review.check import find_section, sections
 
     ctx = context(file, incident)
     rendered = split_lines(_render(TEMPLATE, ctx, root))

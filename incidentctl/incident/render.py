@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 if TYPE_CHECKING:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -21,11 +21,11 @@ TEMPLATES_DIR = "templates"
 
 def packaged_templates() -> Path:
     """The default templates: inside an installed package, or the checkout's templates/."""
-    here = Path(__file__).resolve().parent
-    shipped = here / TEMPLATES_DIR
+    package = Path(__file__).resolve().parent.parent  # incidentctl/
+    shipped = package / TEMPLATES_DIR
     if shipped.is_dir():
         return shipped
-    return here.parent / TEMPLATES_DIR  # a source checkout or an editable install
+    return package.parent / TEMPLATES_DIR  # a source checkout or an editable install
 
 
 @cache

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from .errors import InvalidInput
+from ..errors import InvalidInput
 
 # Patterns, compiled on first use (re caches them): `log` without --at needs no `re`.
 _RFC3339 = (

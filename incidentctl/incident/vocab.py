@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from enum import Enum
 
-from .errors import InvalidInput
+from ..errors import InvalidInput
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 TITLE_MAX = 200

@@ -21,9 +21,9 @@ from typing import Any
 
 import yaml
 
-from .errors import InvalidIncident
+from ..errors import InvalidIncident
+from ..safetext import clip
 from .lines import split_lines
-from .safetext import clip
 from .timeutil import format_ts
 
 # libyaml is ~13x faster on front matter (FIELD-NOTES.md); pure Python if it is absent.

@@ -13,7 +13,7 @@ import os
 import time
 from datetime import datetime, timezone
 
-from .errors import GitError
+from ..errors import GitError
 from .proc import Completed, Process
 from .proc import run as run_process
 
@@ -189,7 +189,7 @@ class RepoLock:
         try:
             handle = open(self.path, "a+", encoding="utf-8")
         except OSError as exc:
-            from .safefs import write_reason
+            from ..incident.safefs import write_reason
 
             raise GitError(f"cannot open the lock file {self.path}: {write_reason(exc)}") from None
         try:
@@ -823,7 +823,7 @@ class GitRepo:
         """
         import git
 
-        from .incidentfile import MAX_FILE_BYTES
+        from ..incident.file import MAX_FILE_BYTES
 
         limit = MAX_FILE_BYTES if limit is None else limit
 
@@ -924,7 +924,7 @@ def _remote_moved(summary: str) -> bool:
 
 def _push_refused(remote: str, branch: str, summary: str, stderr: str) -> str:
     """One line: what git said, what the server said, that nothing is lost, what to do."""
-    from .safetext import safe
+    from ..safetext import safe
 
     said = [
         safe(line.removeprefix("remote:").strip())

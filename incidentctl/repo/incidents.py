@@ -5,10 +5,7 @@ from __future__ import annotations
 import os
 from datetime import date, datetime, timezone
 
-from .blocks import escape_text
-from .config import Config
-from .config import load as load_config
-from .errors import (
+from ..errors import (
     EditConflict,
     IncidentctlError,
     InvalidIncident,
@@ -16,8 +13,10 @@ from .errors import (
     NotFound,
     NothingToDo,
 )
-from .gitrepo import GitRepo, Shelf
-from .incidentfile import (
+from ..incident.blocks import escape_text
+from ..incident.config import Config
+from ..incident.config import load as load_config
+from ..incident.file import (
     MAX_FILE_BYTES,
     Entry,
     IncidentFile,
@@ -28,10 +27,11 @@ from .incidentfile import (
     too_large,
     write_atomic,
 )
-from .knowngood import KnownGood
-from .record import Record
-from .safetext import clip, describe, first_unsafe, first_unsafe_in, unsafe_lines
-from .timeutil import format_ts, utcnow
+from ..incident.knowngood import KnownGood
+from ..incident.timeutil import format_ts, utcnow
+from ..record import Record
+from ..safetext import clip, describe, first_unsafe, first_unsafe_in, unsafe_lines
+from .git import GitRepo, Shelf
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-    from .model import Incident, Severity, Status
+    from ..incident.model import Incident, Severity, Status
     from .proc import Process
     from .rows import ActionRow, Commit, Summary, SyncResult
 
@@ -239,8 +239,8 @@ class IncidentRepo:
 
     def _checked_top(self) -> str:
         """`incidents_top`, once no part of `incidents_dir` is found to be a link."""
-        from .errors import ConfigError
-        from .safefs import symlink_on_the_way
+        from ..errors import ConfigError
+        from ..incident.safefs import symlink_on_the_way
 
         problem = symlink_on_the_way(self.git.top, self.config.incidents_dir)
         if problem is not None:
@@ -361,8 +361,8 @@ class IncidentRepo:
 
         `opened_at` backfills an incident declared after the fact (default: now).
         """
-        from .model import Environment, Incident, IncidentType, Status, parse_severity
-        from .render import compose, render
+        from ..incident.model import Environment, Incident, IncidentType, Status, parse_severity
+        from ..incident.render import compose, render
 
         now = now or utcnow()
         if opened_at is not None:
@@ -606,7 +606,13 @@ class IncidentRepo:
         commit: bool = True,
     ) -> Change:
         """Move to another status, stamping its lifecycle timestamp and the timeline."""
-        from .model import STATUS_TIMESTAMP, TIMESTAMP_ORDER, Status, check_transition, parse_status
+        from ..incident.model import (
+            STATUS_TIMESTAMP,
+            TIMESTAMP_ORDER,
+            Status,
+            check_transition,
+            parse_status,
+        )
 
         new = parse_status(status)
         note = clean_text(message, "the message") if message else None
@@ -656,8 +662,8 @@ class IncidentRepo:
     def _require_postmortem(self, file: IncidentFile, incident: Incident) -> None:
         """Closing needs a passing post-mortem when the severity asks for one, and every
         action item with an owner and a due date."""
-        from .check import action_item_problems, postmortem_problems
-        from .model import Status
+        from ..incident.model import Status
+        from ..review.check import action_item_problems, postmortem_problems
 
         # Judge it as the resolved incident it still is; `closed` adds no rule of its own.
         as_resolved = incident.model_copy(update={"status": Status.RESOLVED})
@@ -686,7 +692,7 @@ class IncidentRepo:
         commit: bool = True,
     ) -> Change:
         """Escalate or downgrade."""
-        from .model import parse_severity
+        from ..incident.model import parse_severity
 
         new = parse_severity(severity)
         note = clean_text(reason, "the reason") if reason else None
@@ -967,7 +973,7 @@ class IncidentRepo:
 
     def postmortem(self, ref: str, *, commit: bool = True) -> Change:
         """Add the post-mortem sections the incident lacks, prefilled from it."""
-        from .postmortem import add_sections
+        from ..incident.postmortem import add_sections
 
         added: list[str] = []
 
@@ -996,7 +1002,7 @@ class IncidentRepo:
         commit: bool = True,
     ) -> Change:
         """Add an action item (AI-N, the next free number) and note it in the timeline."""
-        from .model import ActionItem
+        from ..incident.model import ActionItem
 
         title = clean_text(title, "the action item title", max_len=200, one_line=True)
         owner = clean_text(owner, "the owner", max_len=200, one_line=True)
@@ -1038,7 +1044,7 @@ class IncidentRepo:
         author = self._author()
 
         def mutate(file: IncidentFile) -> str:
-            from .model import ActionStatus
+            from ..incident.model import ActionStatus
 
             incident = validate(file)
             items = list(incident.action_items)
@@ -1073,7 +1079,7 @@ class IncidentRepo:
         return self._change(ref, mutate, commit=commit, command="issues sync --write-back")
 
     def _refresh_actions(self, file: IncidentFile) -> None:
-        from .postmortem import refresh_actions
+        from ..incident.postmortem import refresh_actions
 
         refresh_actions(file, validate(file), self.root)
 
@@ -1087,7 +1093,7 @@ class IncidentRepo:
         warn: Callable[[str], None] | None = None,
     ) -> list[ActionRow]:
         """Action items of one incident, or of all, filtered."""
-        from .model import ActionStatus
+        from ..incident.model import ActionStatus
         from .rows import ActionRow
 
         today = today or utcnow().date()
@@ -1126,7 +1132,7 @@ class IncidentRepo:
         """Every incident that parses and validates; the others are reported to `warn`."""
         from pydantic import ValidationError
 
-        from .model import Incident
+        from ..incident.model import Incident
 
         out = []
         if warn:
@@ -1210,7 +1216,7 @@ def _wrap(text: str, width: int = 72) -> str:
 
 def _problem(entry: os.DirEntry[str], *, folder: bool = False) -> str:
     """Why a directory entry is no incident file (or, with `folder`, no year folder)."""
-    from .safefs import not_regular
+    from ..incident.safefs import not_regular
 
     try:
         mode = entry.stat(follow_symlinks=False).st_mode
@@ -1255,7 +1261,7 @@ def validate(file: IncidentFile) -> Incident:
     """The front matter as a model; schema errors name the file, line and key."""
     from pydantic import ValidationError
 
-    from .model import Incident
+    from ..incident.model import Incident
 
     try:
         return Incident.model_validate(file.data)

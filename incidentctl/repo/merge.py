@@ -16,12 +16,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .errors import IncidentctlError
-from .incidentfile import MAX_FILE_BYTES, IncidentFile, _normalise, too_large
-from .lines import entry as parse_entry
-from .lines import split_lines
-from .postmortem import ACTIONS
-from .yamlio import dump_field
+from ..errors import IncidentctlError
+from ..incident.file import MAX_FILE_BYTES, IncidentFile, _normalise, too_large
+from ..incident.lines import entry as parse_entry
+from ..incident.lines import split_lines
+from ..incident.postmortem import ACTIONS
+from ..incident.yamlio import dump_field
 
 # Where the merged timeline goes back in; a line no person writes (not a NUL, which
 # would make git merge-file treat the text as binary).
@@ -249,7 +249,7 @@ def _renamed(entry: _Entry, renamed: dict[str, str]) -> list[str]:
 
 
 def _merge_text(base: str, ours: str, theirs: str) -> tuple[str, bool]:
-    from .gitrepo import merge_file
+    from .git import merge_file
 
     return merge_file(base, ours, theirs)
 
@@ -493,13 +493,13 @@ def _mark_conflicts(file: IncidentFile, conflicts: list[tuple[str, list[str], li
 
 def _refresh_tables(file: IncidentFile) -> None:
     """Re-render the post-mortem's action-item table from the merged items."""
-    from .postmortem import refresh_actions
+    from ..incident.postmortem import refresh_actions
 
     if file.region(ACTIONS) is None:
         return  # no table (most merges, mid-incident): skip loading the model, ~0.3 s a run
     from pydantic import ValidationError
 
-    from .model import Incident
+    from ..incident.model import Incident
 
     try:
         incident = Incident.model_validate(file.data)

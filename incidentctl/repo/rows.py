@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from .timeutil import format_ts
+from ..incident.timeutil import format_ts
 
 
 class Summary(NamedTuple):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InvalidInput
-from .incidentfile import write_atomic
+from ..errors import InvalidInput
+from ..incident.file import write_atomic
 
 CONFIG_TEMPLATE = """\
 # incidentctl settings. Every key is optional; the values shown are the defaults.
@@ -54,7 +54,7 @@ INSTALL_MARK = "@INCIDENTCTL_INSTALL@"
 
 def default_install() -> str:
     """What the workflows `pip install`: this very version of incidentctl."""
-    from . import __version__
+    from .. import __version__
 
     return f"incidentctl=={__version__}"
 
@@ -65,7 +65,7 @@ def workflow_text(name: str, install: str | None = None) -> str:
     The workflows are YAML full of `${{ }}` expressions, so they are not Jinja
     templates: one marker is replaced, nothing else.
     """
-    from .render import packaged_templates
+    from ..incident.render import packaged_templates
 
     text = (packaged_templates() / "workflows" / name).read_text(encoding="utf-8")
     return text.replace(INSTALL_MARK, install or default_install())
@@ -111,7 +111,7 @@ def register_merge_driver(root: Path, incidents_dir: str) -> list[str]:
     The git config half lives in each clone, so every clone runs `incidentctl init`
     once; .gitattributes is committed and shared.
     """
-    from .gitrepo import GitRepo
+    from .git import GitRepo
 
     git = GitRepo.discover(root)
     git.set_config("merge.incidentctl.name", "incidentctl: union timelines, merge action items")
@@ -129,7 +129,7 @@ def register_merge_driver(root: Path, incidents_dir: str) -> list[str]:
 
 def _read_text(path: Path, root: Path) -> str:
     """A file of the repository as text ("" when missing); a link is refused, not followed."""
-    from .safefs import NotRegular, read_regular
+    from ..incident.safefs import NotRegular, read_regular
 
     try:
         return read_regular(path, root).decode("utf-8")
@@ -145,8 +145,8 @@ def init(
     path: Path, *, force: bool = False, install: str | None = None
 ) -> tuple[list[str], list[str], bool]:
     """Create what is missing, register the merge driver; return (created, kept, git init?)."""
-    from .config import load as load_config
-    from .gitrepo import init_repo, is_work_tree, no_work_tree
+    from ..incident.config import load as load_config
+    from .git import init_repo, is_work_tree, no_work_tree
 
     path = path.resolve()
     if path.exists() and not path.is_dir():

@@ -12,18 +12,18 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import CONFIG_NAME
-from .errors import ConfigError, InvalidIncident
-from .incidentfile import MAX_FILE_BYTES, IncidentFile
-from .safetext import describe, first_unsafe_in, safe, unsafe_lines
-from .yamlio import MAX_DEPTH, MAX_NODES
+from ..errors import ConfigError, InvalidIncident
+from ..incident.config import CONFIG_NAME
+from ..incident.file import MAX_FILE_BYTES, IncidentFile
+from ..incident.yamlio import MAX_DEPTH, MAX_NODES
+from ..safetext import describe, first_unsafe_in, safe, unsafe_lines
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
 
-    from .config import Config
-    from .model import Incident
-    from .store import IncidentRepo
+    from ..incident.config import Config
+    from ..incident.model import Incident
+    from ..repo.incidents import IncidentRepo
 
 ERROR = "error"
 WARNING = "warning"
@@ -306,7 +306,7 @@ def file_problems(
     """Every problem of one file; `ids` maps each ID to the files that carry it."""
     from pydantic import ValidationError
 
-    from .model import Incident
+    from ..incident.model import Incident
 
     rel = _rel(repo, path)
     try:
@@ -365,7 +365,7 @@ def _root_of(repo: IncidentRepo, path: Path) -> Path | None:
 
 
 def _schema_problems(file: IncidentFile, exc: Any) -> list[Problem]:
-    from .store import describe_validation_error
+    from ..repo.incidents import describe_validation_error
 
     out = []
     for error in exc.errors():
@@ -428,8 +428,8 @@ def _identity(
 
 
 def _timestamps(file: IncidentFile, incident: Incident) -> list[Problem]:
-    from .model import TIMESTAMP_ORDER, Status
-    from .timeutil import format_ts
+    from ..incident.model import TIMESTAMP_ORDER, Status
+    from ..incident.timeutil import format_ts
 
     out = []
     chain = [(k, getattr(incident, k)) for k in TIMESTAMP_ORDER if getattr(incident, k)]
@@ -613,7 +613,7 @@ def _changed(rel: str, changed: set[str], tops: list[str], *, below: bool = Fals
 
 def policy_at(repo: IncidentRepo, ref: str) -> tuple[IncidentRepo, str]:
     """The repository seen with the `incidentctl.toml` of `ref` (defaults if it has none)."""
-    from .config import Config, from_bytes
+    from ..incident.config import Config, from_bytes
 
     commit, raw = repo.git.file_at(ref, CONFIG_NAME)
     try:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .safefs import not_regular, symlink_on_the_way
+from ..incident.safefs import not_regular, symlink_on_the_way
 
 # git's modes for what is no regular file: a link, a submodule.
 GIT_NOT_FILES = {
@@ -97,7 +97,7 @@ def targets(root: Path, paths: Iterable[Path], folders: Iterable[str]) -> Found:
     Nothing is followed: a link named is refused, a linked folder met inside an
     incidents folder is refused, and one met elsewhere is left alone.
     """
-    from .errors import IncidentctlError
+    from ..errors import IncidentctlError
 
     inside = [root / f for f in folders]
     found = Found()

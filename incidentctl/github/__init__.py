@@ -1,0 +1,1 @@
+"""GitHub: the REST client and `issues sync` (one issue per action item)."""

@@ -1,0 +1,1 @@
+"""One incident file and the team's policy for it: format, model, rules. No git."""

@@ -1,0 +1,1 @@
+"""One incident repository: the IncidentRepo facade, git, sync and the merge driver."""

@@ -1,0 +1,1 @@
+"""Post-mortem review: `incidentctl check` over a repository, and its GitHub annotations."""
