@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import Repo
 
+from incidentctl.incident.rules import ERROR, WARNING, Problem
 from incidentctl.review.annotations import (
     SUMMARY_LIMIT,
     annotation_lines,
@@ -18,7 +19,7 @@ from incidentctl.review.annotations import (
     log_lines,
     summary_markdown,
 )
-from incidentctl.review.check import ERROR, WARNING, Problem, Report
+from incidentctl.review.check import Report
 
 BASE = """\
 ---

@@ -419,7 +419,7 @@ def test_summary_cannot_make_a_heading(repo: Repo) -> None:
     assert titles.count("Timeline") == 1
     texts = [e["text"] for e in repo.json("timeline", data["id"])]
     assert texts[1:] == ["first note"]
-    from incidentctl.review.check import find_section, sections
+    from incidentctl.incident.sections import find_section, sections
 
     found = find_section(sections(IncidentFile.read(path)), "Summary")
     assert found is not None and "## Timeline" in found.text and "planted" in found.text

@@ -24,8 +24,8 @@ from test_team import MARKER, Team, cli, cli_json, make_team, run_git, snapshot
 
 from incidentctl.incident.file import Entry, IncidentFile
 from incidentctl.incident.postmortem import refresh_actions
+from incidentctl.incident.validation import validate
 from incidentctl.incident.yamlio import dump_field
-from incidentctl.repo.incidents import validate
 from incidentctl.repo.merge import merge_incident
 
 REL = "incidents/2026/INC-20261126-ab12-checkout-failing.md"

@@ -12,8 +12,8 @@ import pytest
 from click.testing import Result
 from conftest import Repo
 
+from incidentctl.incident.rules import RULES
 from incidentctl.incident.timeutil import utcnow
-from incidentctl.review.check import RULES
 
 # -- helpers ---------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ def test_top_level_heading_after_the_timeline_is_found(repo: Repo) -> None:
     path.write_text(path.read_text() + "\n## Root Cause\n\nThe disk filled up.\n")
     file = IncidentFile.read(path)
     assert file.section_range("Root Cause") is not None
-    from incidentctl.review.check import find_section, sections
+    from incidentctl.incident.sections import find_section, sections
 
     found = find_section(sections(file), "Root Cause")
     assert found is not None and found.text == "The disk filled up."

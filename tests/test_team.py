@@ -23,7 +23,7 @@ import pytest
 from conftest import Repo, console_script, git
 
 from incidentctl.incident.file import IncidentFile
-from incidentctl.repo.incidents import validate
+from incidentctl.incident.validation import validate
 from incidentctl.repo.merge import merge_incident
 
 # This venv's console script (CI's .venv, or a local one), else the first on PATH.

@@ -70,7 +70,7 @@ def add_sections(file: IncidentFile, incident: Incident, root: Path | None) -> l
     Returns the titles of the sections added. Text outside the marked regions is
     never changed, so re-running after people have written the post-mortem is safe.
     """
-    from ..review.check import find_section, sections
+    from .sections import find_section, sections
 
     ctx = context(file, incident)
     rendered = split_lines(_render(TEMPLATE, ctx, root))

@@ -29,8 +29,13 @@ from ..incident.file import (
 )
 from ..incident.knowngood import KnownGood
 from ..incident.timeutil import format_ts, utcnow
+from ..incident.validation import (
+    clean_text,
+    refuse_hidden_characters,
+    validate,
+    validation_error,
+)
 from ..record import Record
-from ..safetext import clip, describe, first_unsafe, first_unsafe_in, unsafe_lines
 from .git import GitRepo, Shelf
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
@@ -46,7 +51,6 @@ if TYPE_CHECKING:
 
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 _RAND_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford: no i, l, o, u
-TEXT_MAX = 10_000
 SUBJECT_MAX = 72
 
 
@@ -75,46 +79,6 @@ def _item_data(item: Any) -> dict[str, Any]:
     data: dict[str, Any] = item.model_dump(mode="python", exclude_none=True)
     data["status"] = item.status.value
     return data
-
-
-def clean_text(text: str, what: str, *, max_len: int = TEXT_MAX, one_line: bool = False) -> str:
-    """Check user-given text: valid UTF-8, no control characters, not empty, not huge."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInput(f"{what} is not valid UTF-8 text; re-type it") from None
-    text = text.replace("\r\n", "\n").strip()
-    if one_line and "\n" in text:
-        raise InvalidInput(f"{what} must be a single line")
-    # Controls but tab and newline (ESC starts terminal escape sequences; U+0085 and
-    # U+2028/U+2029 break lines for some readers and not for others), and invisible
-    # format characters (bidi overrides, zero-width spaces): safetext.
-    char = first_unsafe(text, "\t\n")
-    if char is not None:
-        raise InvalidInput(f"{what} contains {describe(char)}; remove it")
-    if not text:
-        raise InvalidInput(f"{what} is empty")
-    if len(text) > max_len:
-        raise InvalidInput(f"{what} is {len(text)} characters long; the limit is {max_len}")
-    return text
-
-
-def refuse_hidden_characters(file: IncidentFile) -> None:
-    """A file edited by hand keeps to what the command line allows (safetext)."""
-    places = [(line, "the line holds", char) for line, char in unsafe_lines(file.lines)]
-    for key, value in file.data.items():
-        char = first_unsafe_in([key, value])
-        if char is not None:
-            holder = f"the key `{key}`" if first_unsafe_in(key) else f"the value of `{key}`"
-            places.append((file.key_line(str(key)) or 2, f"{holder} holds", char))
-    if places:
-        line, where, char = places[0]
-        raise InvalidIncident(
-            f"{where} {describe(char)}; remove it",
-            path=file.path,
-            line=line,
-            rule="control-character",
-        )
 
 
 def slugify(title: str, max_len: int = 48) -> str:
@@ -663,7 +627,7 @@ class IncidentRepo:
         """Closing needs a passing post-mortem when the severity asks for one, and every
         action item with an owner and a due date."""
         from ..incident.model import Status
-        from ..review.check import action_item_problems, postmortem_problems
+        from ..incident.rules import action_item_problems, postmortem_problems
 
         # Judge it as the resolved incident it still is; `closed` adds no rule of its own.
         as_resolved = incident.model_copy(update={"status": Status.RESOLVED})
@@ -1148,7 +1112,7 @@ class IncidentRepo:
                     warn(f"skipped {exc}")
             except ValidationError as exc:
                 if warn:
-                    warn(f"skipped {_validation_error(exc, file)}")
+                    warn(f"skipped {validation_error(exc, file)}")
         return out
 
     def summaries(
@@ -1255,40 +1219,3 @@ def _opened_text(incident: Incident) -> str:
         parts.append(f" ({', '.join(incident.services)})")
     parts.append(f". Commander: {incident.commander}.")
     return "".join(parts)
-
-
-def validate(file: IncidentFile) -> Incident:
-    """The front matter as a model; schema errors name the file, line and key."""
-    from pydantic import ValidationError
-
-    from ..incident.model import Incident
-
-    try:
-        return Incident.model_validate(file.data)
-    except ValidationError as exc:
-        raise _validation_error(exc, file) from None
-
-
-def _validation_error(exc: Any, file: IncidentFile) -> InvalidIncident:
-    message, key = describe_validation_error(exc.errors()[0])
-    return InvalidIncident(message, path=file.path, line=file.key_line(key) or 2, rule="schema")
-
-
-def describe_validation_error(error: Any) -> tuple[str, str]:
-    """One pydantic error as (a message naming the key, the top-level key)."""
-    loc = [str(p) for p in error.get("loc", ())]
-    key = loc[0] if loc else ""
-    where = ".".join(loc) or "front matter"
-    message = error.get("msg", "invalid value")
-    kind = error.get("type", "")
-    if kind == "timezone_aware":
-        message = "has no UTC offset; write it as e.g. 2026-11-26T14:05:00Z"
-    elif kind == "extra_forbidden":
-        message = "is not a known key; fix the spelling, or prefix custom keys with x-"
-    elif kind == "missing":
-        message = "is missing; add it"
-    else:
-        value = error.get("input")
-        shown = clip(repr(value)) if not isinstance(value, (dict, list)) else "this value"
-        message = f"{shown}: {message}"
-    return f"`{where}` {message}", key

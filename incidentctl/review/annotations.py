@@ -12,8 +12,9 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
+from ..incident.rules import ERROR, WARNING
 from ..safetext import safe
-from .check import ERROR, WARNING, Report
+from .check import Report
 
 MAX_PER_LEVEL = 10  # GitHub shows at most 10 errors and 10 warnings per step
 SUMMARY_LIMIT = 1024 * 1024  # bytes GitHub accepts in $GITHUB_STEP_SUMMARY per step
