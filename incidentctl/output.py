@@ -11,7 +11,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy kno
 if TYPE_CHECKING:
     from typing import Any
 
-    from .repo.incidents import Change
+    from .repo.base import Change
 
 
 def colour_enabled() -> bool:

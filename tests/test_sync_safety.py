@@ -337,7 +337,7 @@ def test_uncommitted_work_that_merges_is_kept_exactly_and_sync_exits_0(
 
 def test_changes_left_in_the_stash_by_an_interrupted_sync_are_pointed_out(team: Team) -> None:
     """A sync killed while it held the changes aside: the next sync says how to get them back."""
-    from incidentctl.repo.incidents import SHELF_MESSAGE
+    from incidentctl.repo.syncing import SHELF_MESSAGE
 
     b = team.clone("b")
     _check_a_box(team, b)

@@ -1,0 +1,376 @@
+"""Lifecycle and roles: opening an incident, timeline entries, status, severity, roles."""
+
+from __future__ import annotations
+
+from ..errors import InvalidInput
+from ..incident.blocks import escape_text
+from ..incident.file import Entry, IncidentFile, format_entry, remove_stale_temps, write_atomic
+from ..incident.timeutil import format_ts, utcnow
+from ..incident.validation import clean_text, validate
+from .base import Change, RepoBase, one_line
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime
+    from typing import Any
+
+    from ..incident.model import Incident
+
+
+def new(
+    repo: RepoBase,
+    title: str,
+    *,
+    severity: str | None = None,
+    type: str | None = None,
+    environment: str | None = None,
+    services: Iterable[str] = (),
+    commander: str | None = None,
+    summary: str | None = None,
+    detected_at: datetime | None = None,
+    started_at: datetime | None = None,
+    source: dict[str, Any] | None = None,
+    opened_at: datetime | None = None,
+    now: datetime | None = None,
+    commit: bool = True,
+) -> Change:
+    """Create an incident file (and commit it): the front matter, summary, timeline.
+
+    `opened_at` backfills an incident declared after the fact (default: now).
+    """
+    from ..incident.model import Environment, Incident, IncidentType, Status, parse_severity
+    from ..incident.render import compose, render
+
+    now = now or utcnow()
+    if opened_at is not None:
+        if opened_at > now:
+            raise InvalidInput(f"--at {format_ts(opened_at)} is in the future")
+        now = opened_at
+    title = clean_text(title, "title", max_len=200, one_line=True)
+    sev = parse_severity(severity or repo.config.default_severity)
+    try:
+        kind = IncidentType(type or repo.config.default_type)
+    except ValueError:
+        raise InvalidInput(
+            f"unknown type {type!r}; use one of: {', '.join(t.value for t in IncidentType)}"
+        ) from None
+    try:
+        env = Environment(environment or repo.config.default_environment)
+    except ValueError:
+        raise InvalidInput(
+            f"unknown environment {environment!r}; use one of: "
+            f"{', '.join(e.value for e in Environment)}"
+        ) from None
+    service_list = [clean_text(s, "service", max_len=100, one_line=True) for s in services]
+    summary_text = clean_text(summary, "summary") if summary else None
+    author = repo.author()
+    if commander:
+        commander = clean_text(commander, "commander", max_len=200, one_line=True)
+    else:
+        commander = repo.config.oncall.current(now) or author
+    for label, value in (("detected at", detected_at), ("started at", started_at)):
+        if value is not None and value > now:
+            raise InvalidInput(f"{label} {format_ts(value)} is in the future")
+
+    with repo.git.lock():
+        if commit:
+            repo.git.refuse_commit()  # before anything is written
+        ident = repo.new_id(now, (i for i, _ in repo.files()))
+        year = now.strftime("%Y")
+        path = repo.incidents_dir / year / f"{ident}-{slugify(title)}.md"
+        metadata: dict[str, Any] = {
+            "id": ident,
+            "title": title,
+            "status": Status.TRIAGE.value,
+            "severity": sev.value,
+            "type": kind.value,
+            "environment": env.value,
+            "services": service_list,
+            "commander": commander,
+            "roles": {},
+            "visibility": "internal",
+            "detected_at": detected_at,
+            "started_at": started_at,
+            "opened_at": now,
+            "acknowledged_at": None,
+            "mitigated_at": None,
+            "resolved_at": None,
+            "closed_at": None,
+            "action_items": [],
+        }
+        if source is not None:
+            metadata["source"] = source
+        incident = Incident.model_validate(metadata)
+        opened = Entry(now, author, "opened", _opened_text(incident))
+        policy = repo.config.severities[sev.value]
+        body = render(
+            "incident.md.j2",
+            {
+                "incident": incident.model_dump(mode="json"),
+                # The summary's lines cannot start a heading or block (blocks.py).
+                "summary": "\n".join(escape_text(summary_text.split("\n")))
+                if summary_text
+                else None,
+                "timeline": [line.rstrip("\n") for line in format_entry(opened)],
+                "policy": {
+                    "description": policy.description,
+                    "response": policy.response,
+                    "update_every": policy.update_every,
+                },
+            },
+            repo.root,
+        )
+        text = compose(metadata, body)
+        file = IncidentFile(text, repo.rel(path))  # re-read: what we write must parse
+        validate(file)
+        remove_stale_temps(path.parent, repo.git.top)  # left by a command killed mid-write
+        write_atomic(path, text, root=repo.git.top, shown=repo.rel(path))
+        repo.known.remember(file.front_matter_text, file.id, file.opened_at)
+        sha = None
+        if commit:
+            try:
+                sha = repo.git.commit_only(
+                    path,
+                    f"incident({ident}): open {sev.value}: {one_line(title, 50)}",
+                    {"Incident": ident},
+                )
+            except BaseException:
+                path.unlink(missing_ok=True)
+                raise
+    return Change(
+        ident,
+        repo.rel(path),
+        sha,
+        "open",
+        {
+            "status": incident.status.value,
+            "severity": sev.value,
+            "commander": commander,
+        },
+    )
+
+
+def append(
+    repo: RepoBase,
+    ref: str,
+    text: str,
+    *,
+    kind: str = "note",
+    at: datetime | None = None,
+    now: datetime | None = None,
+    commit: bool = True,
+) -> Change:
+    """Add a timeline entry (in time order)."""
+    text = clean_text(text, "the entry text")
+    now = now or utcnow()
+    at = at or now
+    if at > now:
+        raise InvalidInput(f"--at {format_ts(at)} is in the future")
+    author = repo.author()
+
+    def mutate(file: IncidentFile) -> str:
+        opened = file.opened_at
+        if opened is not None and at < opened:
+            raise InvalidInput(
+                f"--at {format_ts(at)} is before the incident opened ({format_ts(opened)})"
+            )
+        file.add_entry(Entry(at, author, kind, text))
+        return f"log {kind}: {one_line(text, 50)}"
+
+    # A note never touches the front matter, so a schema slip elsewhere in the
+    # file (`check` reports it) must not stop a responder from logging mid-outage.
+    return repo.change(ref, mutate, commit=commit, command="log", validate_model=False)
+
+
+def transition(
+    repo: RepoBase,
+    ref: str,
+    status: str,
+    *,
+    message: str | None = None,
+    at: datetime | None = None,
+    now: datetime | None = None,
+    commit: bool = True,
+) -> Change:
+    """Move to another status, stamping its lifecycle timestamp and the timeline."""
+    from ..incident.model import (
+        STATUS_TIMESTAMP,
+        TIMESTAMP_ORDER,
+        Status,
+        check_transition,
+        parse_status,
+    )
+
+    new = parse_status(status)
+    note = clean_text(message, "the message") if message else None
+    now = now or utcnow()
+    when = at or now
+    if when > now:
+        raise InvalidInput(f"--at {format_ts(when)} is in the future")
+    author = repo.author()
+
+    def mutate(file: IncidentFile) -> str:
+        incident = validate(file)
+        old = incident.status
+        move = check_transition(old, new)
+        if new == Status.CLOSED:
+            _require_postmortem(repo, file, incident)
+        stamps: dict[str, Any] = {}
+        if move == "reopen":
+            stamps["resolved_at"] = None
+        elif move == "forward":
+            # Reaching a later status implies the earlier milestones happened.
+            target = STATUS_TIMESTAMP.get(new)
+            if target:
+                upto = TIMESTAMP_ORDER.index(target)
+                for key in TIMESTAMP_ORDER[1 : upto + 1]:
+                    if getattr(incident, key) is None:
+                        stamps[key] = when
+        previous = [
+            getattr(incident, key)
+            for key in TIMESTAMP_ORDER
+            if getattr(incident, key) is not None and key not in stamps
+        ]
+        latest = max(previous) if previous else None
+        if stamps and latest is not None and when < latest:
+            raise InvalidInput(
+                f"--at {format_ts(when)} is before an earlier milestone ({format_ts(latest)})"
+            )
+        file.set_field("status", new.value)
+        for key, value in stamps.items():
+            file.set_field(key, value)
+        text = f"Status {old.value} → {new.value}" + (f": {note}" if note else "")
+        file.add_entry(Entry(when, author, "status", text))
+        verb = "reopen" if move == "reopen" else "status"
+        return f"{verb} {old.value} -> {new.value}"
+
+    return repo.change(ref, mutate, commit=commit, command="status")
+
+
+def _require_postmortem(repo: RepoBase, file: IncidentFile, incident: Incident) -> None:
+    """Closing needs a passing post-mortem when the severity asks for one, and every
+    action item with an owner and a due date."""
+    from ..incident.model import Status
+    from ..incident.rules import action_item_problems, postmortem_problems
+
+    # Judge it as the resolved incident it still is; `closed` adds no rule of its own.
+    as_resolved = incident.model_copy(update={"status": Status.RESOLVED})
+    problems = postmortem_problems(repo.config, file, as_resolved)
+    problems += action_item_problems(file, incident)
+    if problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        needs = (
+            f"{incident.severity.value} needs a passing post-mortem"
+            if first.rule.startswith("postmortem")
+            else "every action item needs an owner and a due date"
+        )
+        raise InvalidInput(
+            f"{needs} before it is closed: line {first.line}: {first.message}{more}; "
+            f"see `incidentctl check {first.path}`"
+        )
+
+
+def set_severity(
+    repo: RepoBase,
+    ref: str,
+    severity: str,
+    *,
+    reason: str | None = None,
+    now: datetime | None = None,
+    commit: bool = True,
+) -> Change:
+    """Escalate or downgrade."""
+    from ..incident.model import parse_severity
+
+    new = parse_severity(severity)
+    note = clean_text(reason, "the reason") if reason else None
+    now = now or utcnow()
+    author = repo.author()
+
+    def mutate(file: IncidentFile) -> str:
+        incident = validate(file)
+        old = incident.severity
+        if old == new:
+            raise InvalidInput(f"the incident is already {new.value}")
+        verb = "escalated" if new.level < old.level else "downgraded"
+        file.set_field("severity", new.value)
+        text = f"Severity {old.value} → {new.value} ({verb})" + (f": {note}" if note else "")
+        file.add_entry(Entry(now, author, "severity", text))
+        return f"severity {old.value} -> {new.value}"
+
+    return repo.change(ref, mutate, commit=commit, command="severity")
+
+
+def assign(
+    repo: RepoBase,
+    ref: str,
+    *,
+    commander: str | None = None,
+    roles: dict[str, str] | None = None,
+    now: datetime | None = None,
+    commit: bool = True,
+) -> Change:
+    """Set the Incident Commander and other roles."""
+    roles = dict(roles or {})
+    if "commander" in roles:
+        commander = commander or roles.pop("commander")
+        roles.pop("commander", None)
+    for role in roles:
+        if role not in repo.config.roles:
+            raise InvalidInput(
+                f"unknown role {role!r}; use one of: {', '.join(repo.config.roles)} "
+                "(or add it to `roles` in incidentctl.toml)"
+            )
+    cleaned = {
+        role: clean_text(name, f"the {role}", max_len=200, one_line=True)
+        for role, name in roles.items()
+    }
+    if commander is not None:
+        commander = clean_text(commander, "the commander", max_len=200, one_line=True)
+    if commander is None and not cleaned:
+        raise InvalidInput("nothing to assign; give --commander NAME or --role ROLE=NAME")
+    now = now or utcnow()
+    author = repo.author()
+
+    def mutate(file: IncidentFile) -> str:
+        incident = validate(file)
+        changes = []
+        if commander is not None and commander != incident.commander:
+            file.set_field("commander", commander)
+            changes.append(f"commander={commander}")
+        merged = dict(incident.roles)
+        for role, name in cleaned.items():
+            if merged.get(role) != name:
+                merged[role] = name
+                changes.append(f"{role}={name}")
+        if merged != incident.roles:
+            file.set_field("roles", merged)
+        if not changes:
+            raise InvalidInput("those roles are already assigned; nothing changed")
+        file.add_entry(Entry(now, author, "role", "Assigned " + ", ".join(changes)))
+        return "assign " + one_line(", ".join(changes), 60)
+
+    return repo.change(ref, mutate, commit=commit, command="assign")
+
+
+def slugify(title: str, max_len: int = 48) -> str:
+    """A file-name-safe slug: ASCII letters, digits and dashes only."""
+    import re
+    import unicodedata
+
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+    if len(slug) > max_len:
+        slug = slug[:max_len].rsplit("-", 1)[0] or slug[:max_len]
+    return slug or "incident"
+
+
+def _opened_text(incident: Incident) -> str:
+    parts = [f"Incident opened: {incident.severity.value} {incident.type.value}"]
+    parts.append(f" in {incident.environment.value}")
+    if incident.services:
+        parts.append(f" ({', '.join(incident.services)})")
+    parts.append(f". Commander: {incident.commander}.")
+    return "".join(parts)
