@@ -19,7 +19,7 @@ from conftest import Repo, console_script, git, run_env
 
 from incidentctl.errors import ConfigError, WriteError
 from incidentctl.incident.config import parse
-from incidentctl.incident.file import write_atomic
+from incidentctl.incident.storage import write_atomic
 from incidentctl.repo.scaffold import gitattributes_line
 
 MEMORY_LIMIT = 2 << 30  # a command reading /dev/zero would pass this in a second

@@ -26,8 +26,9 @@ from incidentctl.incident.blocks import (
     plain_headings,
     unescape_line,
 )
-from incidentctl.incident.file import Entry, IncidentFile, format_entry
+from incidentctl.incident.file import IncidentFile
 from incidentctl.incident.lines import split_lines
+from incidentctl.incident.timeline import Entry, format_entry
 
 MD = MarkdownIt("commonmark")
 PROPERTY = settings(

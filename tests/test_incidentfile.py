@@ -13,7 +13,8 @@ from click.testing import Result
 from conftest import Repo
 
 from incidentctl.errors import InvalidIncident
-from incidentctl.incident.file import Entry, IncidentFile
+from incidentctl.incident.file import IncidentFile
+from incidentctl.incident.timeline import Entry
 from incidentctl.incident.timeutil import format_ts
 
 IDENT = "INC-20250601-ab12"
@@ -558,7 +559,7 @@ def test_byte_order_mark_is_accepted_and_kept(repo: Repo) -> None:
 
 def test_a_change_cannot_grow_a_file_past_the_limit(repo: Repo) -> None:
     """A file just under 1 MiB is read, but a `log` that would pass the limit is refused."""
-    from incidentctl.incident.file import MAX_FILE_BYTES
+    from incidentctl.incident.storage import MAX_FILE_BYTES
 
     padding = "x" * (MAX_FILE_BYTES - len(HAND_EDITED.encode()) - 2) + "\n"
     path = place(repo, HAND_EDITED + padding)

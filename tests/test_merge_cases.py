@@ -22,8 +22,9 @@ import pytest
 from conftest import Repo, git
 from test_team import MARKER, Team, cli, cli_json, make_team, run_git, snapshot
 
-from incidentctl.incident.file import Entry, IncidentFile
+from incidentctl.incident.file import IncidentFile
 from incidentctl.incident.postmortem import refresh_actions
+from incidentctl.incident.timeline import Entry
 from incidentctl.incident.validation import validate
 from incidentctl.incident.yamlio import dump_field
 from incidentctl.repo.merge import merge_incident

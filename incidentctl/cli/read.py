@@ -52,10 +52,10 @@ def show(state: State, incident_id: str, as_json: bool) -> None:
         for key in data:
             if isinstance(getattr(incident, key, None), datetime):
                 data[key] = _ts(getattr(incident, key))
-        from ..incident.file import _normalise
+        from ..incident.file import normalise
 
         for key, value in file.data.items():  # a team's own x- keys are front matter too
-            data.setdefault(str(key), _normalise(value))
+            data.setdefault(str(key), normalise(value))
         data["path"] = file.path
         data["timeline"] = [e.as_json() for e in entries]
         emit_json(data)

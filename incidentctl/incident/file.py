@@ -1,4 +1,4 @@
-"""One incident file: strict parsing, surgical edits, atomic writes.
+"""One incident file: strict parsing and surgical edits.
 
 Loading and saving with no change is byte-identical. A change to one field rewrites
 only that field's lines, and an appended timeline entry only adds its own lines, so
@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 from datetime import date, datetime
 
-from ..errors import InvalidIncident, WriteError
-from ..record import Record
-from ..safetext import is_unsafe
-from .blocks import Heading, escape_text, headings, unescape_line
+from ..errors import InvalidIncident
+from .blocks import Heading, headings, unescape_line
 from .lines import entry as parse_entry
-from .lines import is_conflict_marker, is_temp_name, split_lines
+from .lines import is_conflict_marker, split_lines
+from .storage import MAX_FILE_BYTES, decode, encoded_size, read_limited, too_large, write_atomic
+from .timeline import Entry, entry_from, format_entry
 from .timeutil import format_ts
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
@@ -26,124 +26,11 @@ if TYPE_CHECKING:
 
     StrPath = str | os.PathLike[str]
 
-# Author names stand between ** marks on one line: control characters, * and ` go.
-# (These are the fast ones; clean_author removes every unsafe character.)
-_AUTHOR_UNSAFE = dict.fromkeys([*range(0x20), 0x7F, ord("*"), ord("`")], " ")
 
 _TOP_KEY = r"^([A-Za-z_][A-Za-z0-9_-]*)[ \t]*:(?:[ \t]|$)"  # compiled on first use
 TIMELINE_HEADING = "Timeline"
 LINE_ENDING = "\n"
-# The largest incident file any command reads or writes (README: "Limits"): a file
-# from a pull request cannot make a command's time or memory grow without bound. A
-# long incident's file is some 100 KiB; 1 MiB holds about ten thousand entries.
-MAX_FILE_BYTES = 1024 * 1024
 BOM = "\ufeff"
-
-
-class Entry(Record):
-    """One timeline entry (`line`: 1-based line in the file it was read from, else 0)."""
-
-    __slots__ = ("at", "author", "kind", "text", "line")  # noqa: RUF023 (field order)
-
-    def __init__(self, at: datetime, author: str, kind: str, text: str, line: int = 0):
-        self.at = at
-        self.author = author
-        self.kind = kind
-        self.text = text
-        self.line = line
-
-    def as_json(self) -> dict[str, str]:
-        return {
-            "at": format_ts(self.at),
-            "author": self.author,
-            "kind": self.kind,
-            "text": self.text,
-        }
-
-
-def clean_author(name: str) -> str:
-    """An author as it can stand in an entry: one line, no Markdown emphasis marks.
-
-    git's user.name is not checked by git: control, bidi and other invisible
-    characters (safetext) become spaces too, so they never reach the file.
-    """
-    name = name.translate(_AUTHOR_UNSAFE)
-    if not name.isprintable():
-        name = "".join(" " if is_unsafe(c) else c for c in name)
-    return " ".join(name.split()) or "unknown"
-
-
-def format_entry(entry: Entry) -> list[str]:
-    """An entry as Markdown list lines: readable on GitHub, parseable back.
-
-    The text's further lines are indented into the list item and escaped (blocks.py)
-    so that none starts a heading, fence or HTML block: the text stays in its entry.
-    """
-    lines = entry.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    first = (
-        f"- `{format_ts(entry.at)}` **{clean_author(entry.author)}** _({entry.kind})_ {lines[0]}"
-    ).rstrip(" \t")
-    out = [first + "\n"]
-    out.extend(("  " + rest).rstrip(" \t") + "\n" for rest in escape_text(lines[1:]))
-    return out
-
-
-def too_large(path: str, *, would: bool = False) -> InvalidIncident:
-    """The error for a file (or a change) past MAX_FILE_BYTES."""
-    what = "the change would make the file" if would else "the file is"
-    return InvalidIncident(
-        f"{what} larger than {MAX_FILE_BYTES // 1024 // 1024} MiB, the limit for an "
-        "incident file; move long logs or attachments elsewhere and link to them",
-        path=path,
-        rule="file-size",
-    )
-
-
-def encoded_size(text: str) -> int:
-    """The size of `text` in UTF-8 (undecodable bytes held as surrogates count one)."""
-    if len(text) * 4 <= MAX_FILE_BYTES:
-        return len(text)  # too short to matter: spare the encoding
-    return len(text.encode("utf-8", errors="surrogatepass"))
-
-
-def read_limited(file: StrPath, shown: str, root: StrPath | None = None) -> bytes:
-    """The bytes of an incident file, reading at most MAX_FILE_BYTES + 1 of them.
-
-    Only a regular file: a link, FIFO, device or folder is refused (rule file-type);
-    with `root` (the repository) no link is followed from there down (safefs).
-    """
-    from .safefs import NotRegular, read_regular
-
-    try:
-        raw = read_regular(file, root, limit=MAX_FILE_BYTES + 1)
-    except NotRegular as exc:
-        where = "" if exc.path == os.fspath(file) else f"{_shown_in(exc.path, root)} "
-        raise InvalidIncident(f"{where}{exc.reason}", path=shown, rule="file-type") from None
-    except FileNotFoundError:
-        raise InvalidIncident("file not found", path=shown) from None
-    except (OSError, ValueError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) else str(exc)
-        raise InvalidIncident(f"cannot read: {why}", path=shown) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise too_large(shown)
-    return raw
-
-
-def _decode(data: bytes, path: str) -> str:
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise InvalidIncident(
-            "the file is UTF-16 text; save it as UTF-8", path=path, line=1, rule="encoding"
-        )
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InvalidIncident(
-            f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
-            path=path,
-            line=line,
-            rule="encoding",
-        ) from None
 
 
 class IncidentFile:
@@ -198,7 +85,7 @@ class IncidentFile:
         With `root` (the repository) no link is followed from there down (safefs).
         """
         shown = display or os.fspath(file)
-        return cls(_decode(read_limited(file, shown, root), shown), shown, known=known)
+        return cls(decode(read_limited(file, shown, root), shown), shown, known=known)
 
     @property
     def text(self) -> str:
@@ -342,7 +229,7 @@ class IncidentFile:
             self.lines[start:end] = self._native(new_lines)
             self.fm_end += len(new_lines) - (end - start)
         self.data = self._load()
-        if _normalise(self.data) != _normalise(expected):
+        if normalise(self.data) != normalise(expected):
             raise InvalidIncident(  # a guard: the edit must change exactly this key
                 f"could not change `{key}` safely; edit the file by hand", path=self.path
             )
@@ -441,7 +328,7 @@ class IncidentFile:
             parts = parse_entry(line)
             if parts:
                 if current:
-                    entries.append(_entry(current, self.path))
+                    entries.append(entry_from(current, self.path))
                 current = {**parts, "more": [], "line": index + 1}
                 pending_blank = 0
             elif current is not None and line.startswith("  ") and line.strip(" \t"):
@@ -452,10 +339,10 @@ class IncidentFile:
                 pending_blank += 1
             else:
                 if current:
-                    entries.append(_entry(current, self.path))
+                    entries.append(entry_from(current, self.path))
                 current = None
         if current:
-            entries.append(_entry(current, self.path))
+            entries.append(entry_from(current, self.path))
         return entries
 
     def add_entry(self, entry: Entry) -> None:
@@ -520,33 +407,13 @@ def _blank(line: str) -> bool:
     return not line.strip(" \t\r\n")
 
 
-def _shown_in(path: str, root: StrPath | None) -> str:
-    return os.path.relpath(path, root).replace(os.sep, "/") if root is not None else path
-
-
-def _entry(raw: dict[str, Any], path: str) -> Entry:
-    from datetime import timezone
-
-    try:
-        at = datetime.fromisoformat(raw["at"].replace("Z", "+00:00")).astimezone(timezone.utc)
-    except (ValueError, OverflowError) as exc:
-        raise InvalidIncident(
-            f"the timeline entry's time {raw['at']} is not a real time ({exc}); correct it",
-            path=path,
-            line=raw["line"],
-            rule="invalid-date",
-        ) from None
-    text = "\n".join([raw["text"], *raw["more"]])
-    return Entry(at=at, author=raw["author"], kind=raw["kind"], text=text, line=raw["line"])
-
-
-def _normalise(value: Any) -> Any:
+def normalise(value: Any) -> Any:
     from enum import Enum
 
     if isinstance(value, dict):
-        return {k: _normalise(v) for k, v in value.items()}
+        return {k: normalise(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_normalise(v) for v in value]
+        return [normalise(v) for v in value]
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):
@@ -554,139 +421,3 @@ def _normalise(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
-
-
-def write_atomic(
-    file: StrPath, text: str, *, root: StrPath | None = None, shown: str | None = None
-) -> None:
-    """Write through a temp file in the same folder, fsync, then rename over the target.
-
-    A crash leaves either the old or the new file, never a half-written one. With
-    `root` (the repository), every folder from there down is reached without
-    following a link and made when missing (safefs); a link, FIFO or folder at the
-    target, and a file its mode keeps read-only (`chmod 444`), are refused. The
-    file's mode is kept. Any OSError becomes one WriteError naming the file
-    (`shown`, else the path relative to `root`) and what to do.
-    """
-    from .safefs import NotRegular, folder_of
-
-    path = os.fspath(file)
-    display = shown or (os.path.relpath(path, root) if root is not None else path)
-    try:
-        dir_fd, name = folder_of(path, root, create=True)
-    except NotRegular as exc:
-        where = exc.path if root is None else os.path.relpath(exc.path, root)
-        raise WriteError(f"cannot write: {where} {exc.reason}", path=display) from None
-    except (OSError, ValueError) as exc:
-        raise _write_error(exc, display) from None
-    try:
-        _write_in(dir_fd, name, text, display)
-    finally:
-        os.close(dir_fd)
-
-
-def _write_error(exc: OSError | ValueError, display: str) -> WriteError:
-    from .safefs import write_reason
-
-    if isinstance(exc, ValueError):  # a path outside the repository
-        return WriteError(f"cannot write: {exc}", path=display)
-    return WriteError(f"cannot write: {write_reason(exc)}", path=display)
-
-
-def ensure_writable(file: StrPath, *, root: StrPath, shown: str) -> None:
-    """Refuse early, as `write_atomic` would, a file that cannot be changed (`edit`)."""
-    from .safefs import NotRegular, folder_of
-
-    try:
-        dir_fd, name = folder_of(file, root)
-    except NotRegular as exc:
-        raise WriteError(f"cannot write: {exc.reason}", path=shown) from None
-    except (OSError, ValueError) as exc:
-        raise _write_error(exc, shown) from None
-    try:
-        _refuse_unwritable(os.lstat(name, dir_fd=dir_fd), name, dir_fd, shown)
-    except OSError as exc:
-        raise _write_error(exc, shown) from None
-    finally:
-        os.close(dir_fd)
-
-
-def _refuse_unwritable(st: os.stat_result, name: str, dir_fd: int, display: str) -> None:
-    import stat
-
-    from .safefs import not_regular, writable
-
-    if not stat.S_ISREG(st.st_mode):
-        refused = not_regular(display, st.st_mode)
-        raise WriteError(f"cannot write: it {refused.reason}", path=display)
-    if not writable(st, name, dir_fd):
-        raise WriteError(
-            f"the file is read-only (mode {st.st_mode & 0o777:04o}); to change it, make it "
-            f"writable (`chmod u+w {display}`) and run the command again",
-            path=display,
-        )
-
-
-def _write_in(dir_fd: int, name: str, text: str, display: str) -> None:
-    try:
-        st = os.lstat(name, dir_fd=dir_fd)
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    except OSError as exc:
-        raise _write_error(exc, display) from None
-    else:
-        _refuse_unwritable(st, name, dir_fd, display)
-        mode = st.st_mode & 0o7777
-    # O_EXCL with a random name, as tempfile.mkstemp does (without its import cost);
-    # O_NOFOLLOW and O_EXCL: a link planted at the temp name is never written through.
-    tmp = f".{name}.{os.urandom(6).hex()}.tmp"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(tmp, flags | getattr(os, "O_CLOEXEC", 0), 0o600, dir_fd=dir_fd)
-    except OSError as exc:
-        raise _write_error(exc, display) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-    except BaseException as exc:
-        try:  # noqa: SIM105 (contextlib would be one more import on the `log` path)
-            os.unlink(tmp, dir_fd=dir_fd)
-        except FileNotFoundError:
-            pass
-        if isinstance(exc, OSError):
-            raise _write_error(exc, display) from None
-        raise
-    try:  # noqa: SIM105 (contextlib would be one more import on the `log` path)
-        os.fsync(dir_fd)
-    except OSError:  # pragma: no cover - file systems that cannot sync a folder
-        pass
-
-
-def remove_stale_temps(folder: StrPath, root: StrPath | None = None) -> None:
-    """Remove the temp files of `write_atomic` that a killed command left in `folder`.
-
-    Call it only while holding the repository lock: every writer of incident files
-    holds it, so a temp file seen then belongs to a writer that is gone. With `root`,
-    a folder reached through a link is left alone (the write then refuses it).
-    """
-    from .safefs import NotRegular, folder_of
-
-    try:
-        fd, _ = folder_of(os.path.join(folder, "x"), root)
-    except (NotRegular, OSError, ValueError):
-        return
-    try:
-        for entry in os.scandir(fd):
-            if is_temp_name(entry.name) and entry.is_file(follow_symlinks=False):
-                try:
-                    os.unlink(entry.name, dir_fd=fd)
-                except FileNotFoundError:  # gone already
-                    continue
-    finally:
-        os.close(fd)

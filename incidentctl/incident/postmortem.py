@@ -6,8 +6,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .file import IncidentFile, format_entry, scan_headings
+from .file import IncidentFile, scan_headings
 from .lines import split_lines
+from .timeline import format_entry
 from .timeutil import format_duration, format_ts
 
 if TYPE_CHECKING:

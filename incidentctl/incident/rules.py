@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidIncident
 from ..safetext import describe, first_unsafe_in, safe, unsafe_lines
-from .file import MAX_FILE_BYTES
 from .sections import find_section, sections
+from .storage import MAX_FILE_BYTES
 from .yamlio import MAX_DEPTH, MAX_NODES
 
 if TYPE_CHECKING:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..errors import NotFound, NothingToDo
-from ..incident.file import Entry, IncidentFile
+from ..incident.file import IncidentFile
+from ..incident.timeline import Entry
 from ..incident.timeutil import utcnow
 from ..incident.validation import clean_text, validate
 from .base import Change, RepoBase, one_line

@@ -6,26 +6,19 @@ from __future__ import annotations
 import os
 from datetime import datetime
 
-from ..errors import (
-    IncidentctlError,
-    InvalidIncident,
-    InvalidInput,
-    NotFound,
-)
+from ..errors import IncidentctlError, InvalidIncident, InvalidInput, NotFound
 from ..incident.config import Config
-from ..incident.file import (
+from ..incident.file import IncidentFile
+from ..incident.knowngood import KnownGood
+from ..incident.storage import (
     MAX_FILE_BYTES,
-    IncidentFile,
     encoded_size,
     ensure_writable,
     remove_stale_temps,
     too_large,
     write_atomic,
 )
-from ..incident.knowngood import KnownGood
-from ..incident.validation import (
-    validate,
-)
+from ..incident.validation import validate
 from ..record import Record
 from .git import GitRepo
 

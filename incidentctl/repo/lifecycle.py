@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from ..errors import InvalidInput
 from ..incident.blocks import escape_text
-from ..incident.file import Entry, IncidentFile, format_entry, remove_stale_temps, write_atomic
+from ..incident.file import IncidentFile
+from ..incident.storage import remove_stale_temps, write_atomic
+from ..incident.timeline import Entry, format_entry
 from ..incident.timeutil import format_ts, utcnow
 from ..incident.validation import clean_text, validate
 from .base import Change, RepoBase, one_line

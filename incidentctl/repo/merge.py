@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IncidentctlError
-from ..incident.file import MAX_FILE_BYTES, IncidentFile, _normalise, too_large
+from ..incident.file import IncidentFile, normalise
 from ..incident.lines import entry as parse_entry
 from ..incident.lines import split_lines
 from ..incident.postmortem import ACTIONS
+from ..incident.storage import MAX_FILE_BYTES, too_large
 from ..incident.yamlio import dump_field
 
 # Where the merged timeline goes back in; a line no person writes (not a NUL, which
@@ -259,7 +260,7 @@ _MISSING = object()
 
 def _three_way(base: Any, ours: Any, theirs: Any) -> tuple[Any, bool]:
     """Merge one value; (value, clean)."""
-    b, o, t = _normalise(base), _normalise(ours), _normalise(theirs)
+    b, o, t = normalise(base), normalise(ours), normalise(theirs)
     if o == t:
         return ours, True
     if o == b:
@@ -305,7 +306,7 @@ def _pair_items(base: list[dict[str, Any]], side: list[dict[str, Any]]) -> dict[
     """
 
     def content(item: dict[str, Any]) -> Any:
-        return _normalise({k: v for k, v in item.items() if k != "id"})
+        return normalise({k: v for k, v in item.items() if k != "id"})
 
     base_ids = {str(item.get("id")) for item in base}
     by_id: dict[str, list[int]] = {}
@@ -360,7 +361,7 @@ def _merge_actions(
             continue
         old = b[i]
         if i not in to_theirs:
-            if _normalise(mine) != _normalise(old):
+            if normalise(mine) != normalise(old):
                 conflicts.append(f"action_items.{old.get('id')}: deleted and changed")
                 slots.append((mine, str(mine.get("id")), None))
             continue
@@ -369,15 +370,15 @@ def _merge_actions(
         conflicts.extend(f"action_items.{old.get('id')}.{field}" for field in bad)
         slots.append((value, str(mine.get("id")), str(other.get("id"))))
     for i, old in enumerate(b):
-        if i not in to_ours and i in to_theirs and _normalise(t[to_theirs[i]]) != _normalise(old):
+        if i not in to_ours and i in to_theirs and normalise(t[to_theirs[i]]) != normalise(old):
             conflicts.append(f"action_items.{old.get('id')}: deleted and changed")
-    ours_added = [_normalise(o[n]) for n in range(len(o)) if n not in base_of_ours]
+    ours_added = [normalise(o[n]) for n in range(len(o)) if n not in base_of_ours]
     theirs_paired = set(to_theirs.values())
     for m, other in enumerate(t):
         if m in theirs_paired:
             continue
-        if _normalise(other) in ours_added:
-            ours_added.remove(_normalise(other))  # both sides added this very item
+        if normalise(other) in ours_added:
+            ours_added.remove(normalise(other))  # both sides added this very item
             continue
         slots.append((other, None, str(other.get("id"))))
 
@@ -437,7 +438,7 @@ def merge_incident(base: str, ours: str, theirs: str, path: str = "<incident>") 
             continue
         if value is _MISSING:
             continue
-        if ov is _MISSING or _normalise(value) != _normalise(ov):
+        if ov is _MISSING or normalise(value) != normalise(ov):
             result.set_field(key, value)
 
     # The post-mortem's action-item table is rendered from the items merged above: the
@@ -449,7 +450,7 @@ def merge_incident(base: str, ours: str, theirs: str, path: str = "<incident>") 
             side.replace_region(ACTIONS, o.lines[table[0] : table[1]])
     body, body_clean = _merge_body(b, o, t, renamed)
     result.lines[result.body_start :] = split_lines(body)
-    if _normalise(result.data.get("action_items")) != _normalise(o.data.get("action_items")):
+    if normalise(result.data.get("action_items")) != normalise(o.data.get("action_items")):
         _refresh_tables(result)  # else ours' table, which every side was given, is right
     if conflicts:
         _mark_conflicts(result, conflicts)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InvalidInput
-from ..incident.file import write_atomic
+from ..incident.storage import write_atomic
 
 CONFIG_TEMPLATE = """\
 # incidentctl settings. Every key is optional; the values shown are the defaults.

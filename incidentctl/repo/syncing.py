@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..errors import IncidentctlError, InvalidInput
-from ..incident.file import IncidentFile, write_atomic
+from ..incident.file import IncidentFile
+from ..incident.storage import write_atomic
 from ..incident.timeutil import utcnow
 from .base import RepoBase
 from .git import Shelf

@@ -91,7 +91,7 @@ class GitHistory(GitCore):
         """
         import git
 
-        from ...incident.file import MAX_FILE_BYTES
+        from ...incident.storage import MAX_FILE_BYTES
 
         limit = MAX_FILE_BYTES if limit is None else limit
 
