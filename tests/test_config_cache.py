@@ -7,15 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 from conftest import Repo, log_in_fresh_process
 
-from incidentctl.incident import config as config_module
-from incidentctl.incident.config import (
-    Config,
-    ConfigCache,
-    OnCall,
-    SeverityPolicy,
-    from_plain,
-    to_plain,
-)
+from incidentctl.incident import configfile as config_module
+from incidentctl.incident.config import Config, OnCall, SeverityPolicy
+from incidentctl.incident.configfile import ConfigCache, from_plain, to_plain
 
 FULL = """\
 incidents_dir = "ops/incidents"

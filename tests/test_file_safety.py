@@ -18,7 +18,7 @@ import pytest
 from conftest import Repo, console_script, git, run_env
 
 from incidentctl.errors import ConfigError, WriteError
-from incidentctl.incident.config import parse
+from incidentctl.incident.configfile import parse
 from incidentctl.incident.storage import write_atomic
 from incidentctl.repo.scaffold import gitattributes_line
 

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from incidentctl.incident import lines
-from incidentctl.incident.config import Config, _split_format
+from incidentctl.incident.config import Config, split_format
 
 CONFLICT = re.compile(r"^(<{7}|>{7}|\|{7})(?: |$)")
 ENTRY = re.compile(
@@ -206,4 +206,4 @@ def test_format_placeholders_split_as_the_expression_does(fmt: str) -> None:
         expected.append((fmt[pos : found.start()], found.group(1)))
         pos = found.end()
     expected.append((fmt[pos:], None))
-    assert _split_format(fmt) == expected
+    assert split_format(fmt) == expected

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from ..errors import IncidentctlError
-from ..incident.config import load as load_config
+from ..incident.configfile import load as load_config
 from .base import Change, RepoBase
 from .git import GitRepo
 

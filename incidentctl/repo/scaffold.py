@@ -145,7 +145,7 @@ def init(
     path: Path, *, force: bool = False, install: str | None = None
 ) -> tuple[list[str], list[str], bool]:
     """Create what is missing, register the merge driver; return (created, kept, git init?)."""
-    from ..incident.config import load as load_config
+    from ..incident.configfile import load as load_config
     from .git import init_repo, is_work_tree, no_work_tree
 
     path = path.resolve()

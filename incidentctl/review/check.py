@@ -203,7 +203,8 @@ def _changed(rel: str, changed: set[str], tops: list[str], *, below: bool = Fals
 
 def policy_at(repo: IncidentRepo, ref: str) -> tuple[IncidentRepo, str]:
     """The repository seen with the `incidentctl.toml` of `ref` (defaults if it has none)."""
-    from ..incident.config import Config, from_bytes
+    from ..incident.config import Config
+    from ..incident.configfile import from_bytes
 
     commit, raw = repo.git.file_at(ref, CONFIG_NAME)
     try:
