@@ -9,7 +9,7 @@ import click
 
 from ..output import carried_note
 from ..safetext import safe
-from . import (
+from .common import (
     State,
     commit_note,
     emit_json,

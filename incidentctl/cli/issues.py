@@ -7,7 +7,7 @@ import os
 import click
 
 from ..safetext import safe
-from . import State, emit_json, handle_errors, json_option, style, warn
+from .common import State, emit_json, handle_errors, json_option, style, warn
 
 
 @click.group("issues", context_settings={"help_option_names": ["-h", "--help"]})

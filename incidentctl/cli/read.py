@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..safetext import safe
-from . import State, emit_json, handle_errors, id_argument, json_option, style, warn
+from .common import State, emit_json, handle_errors, id_argument, json_option, style, warn
 
 if TYPE_CHECKING:
     from ..incident.model import Status

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..safetext import safe
-from . import emit_json, handle_errors, style
+from .common import emit_json, handle_errors, style
 
 
 @click.command("init")
@@ -51,11 +51,10 @@ def completion(shell: str) -> None:
     """Print the shell completion script, e.g. `eval "$(incidentctl completion bash)"`."""
     from click.shell_completion import get_completion_class
 
-    from . import cli
-
+    root = click.get_current_context().find_root().command
     cls = get_completion_class(shell)
     assert cls is not None  # click.Choice admits only shells click supports
-    click.echo(cls(cli, {}, "incidentctl", "_INCIDENTCTL_COMPLETE").source())
+    click.echo(cls(root, {}, "incidentctl", "_INCIDENTCTL_COMPLETE").source())
 
 
 COMMANDS = [init, schema, completion]

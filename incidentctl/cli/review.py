@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..safetext import safe
-from . import (
+from .common import (
     State,
     emit_json,
     handle_errors,

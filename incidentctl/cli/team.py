@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..safetext import safe
-from . import State, emit_json, handle_errors, json_option, style
+from .common import State, emit_json, handle_errors, json_option, style
 
 
 @click.command("sync")
