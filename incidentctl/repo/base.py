@@ -264,6 +264,10 @@ class RepoBase:
 
     # -- changing -----------------------------------------------------------------
 
+    def pushed(self, change: Change) -> Change:
+        """What happens after a commit: nothing here; IncidentRepo syncs when asked to."""
+        return change
+
     def change(
         self,
         ref: str,
@@ -315,7 +319,7 @@ class RepoBase:
                 except BaseException:
                     write_atomic(path, original, root=self.git.top, shown=file.path)
                     raise
-        return Change(ident, self.rel(path), sha, subject, found)
+        return self.pushed(Change(ident, self.rel(path), sha, subject, found))
 
     def _commit_found(self, ident: str, path: str, command: str) -> dict[str, Any]:
         """Commit, on its own and saying so, what the file held that no commit records.

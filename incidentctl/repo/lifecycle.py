@@ -140,16 +140,18 @@ def new(
             except BaseException:
                 path.unlink(missing_ok=True)
                 raise
-    return Change(
-        ident,
-        repo.rel(path),
-        sha,
-        "open",
-        {
-            "status": incident.status.value,
-            "severity": sev.value,
-            "commander": commander,
-        },
+    return repo.pushed(
+        Change(
+            ident,
+            repo.rel(path),
+            sha,
+            "open",
+            {
+                "status": incident.status.value,
+                "severity": sev.value,
+                "commander": commander,
+            },
+        )
     )
 
 
