@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 from conftest import Repo, log_in_fresh_process
 
@@ -55,8 +55,18 @@ def test_plain_form_round_trips_every_key() -> None:
             timedelta(hours=36, microseconds=5),
         ),
         push=True,
+        sections={
+            "alerts": {
+                "resolve_to": "monitoring",
+                "severity": {"critical": "SEV-1"},
+                "since": datetime(2026, 1, 5, 9, tzinfo=timezone.utc),
+                "days": [date(2026, 1, 1), time(9, 30)],
+                "ratio": 0.5,
+            }
+        },
     )
     assert from_plain(to_plain(config)) == config
+    assert from_plain(to_plain(config)).section("alerts")["days"] == [date(2026, 1, 1), time(9, 30)]
     assert from_plain(to_plain(Config())) == Config()
 
 

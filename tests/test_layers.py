@@ -34,6 +34,7 @@ LAYERS = {
     "repo": REPO,
     "review": CAPABILITY,
     "github": CAPABILITY,
+    "alerts": CAPABILITY,
     "cli": ENTRY,
     "fastpath": ENTRY,
     "output": ENTRY,

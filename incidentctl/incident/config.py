@@ -10,10 +10,13 @@ from ..record import Record
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
     StrPath = str | os.PathLike[str]
 
 CONFIG_NAME = "incidentctl.toml"
+# Tables that belong to a capability (alerts/, ...): read here, validated there.
+SECTIONS = ("alerts",)
 
 SEVERITY_NAMES = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
 TYPES = ("outage", "security", "performance", "data", "integration")
@@ -141,6 +144,7 @@ class Config(Record):
         "placeholder_pattern",
         "oncall",
         "push",
+        "sections",
     )
 
     def __init__(
@@ -156,6 +160,7 @@ class Config(Record):
         placeholder_pattern: str = DEFAULT_PLACEHOLDER,
         oncall: OnCall | None = None,
         push: bool = False,  # run `sync` after every change, as if --push were given
+        sections: dict[str, dict[str, Any]] | None = None,  # SECTIONS, as read; never mutated
     ):
         self.incidents_dir = incidents_dir
         self.id_format = id_format
@@ -168,6 +173,11 @@ class Config(Record):
         self.placeholder_pattern = placeholder_pattern
         self.oncall = oncall if oncall is not None else OnCall()
         self.push = push
+        self.sections = sections if sections is not None else {}
+
+    def section(self, name: str) -> dict[str, Any]:
+        """The table `[name]` of a capability (one of SECTIONS), as read; {} if absent."""
+        return self.sections.get(name, {})
 
     def id_matcher(self) -> Callable[[str], str | None]:
         r"""A function giving the ID an incident file name starts with, or None.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from ..errors import ConfigError, InvalidInput
 from .config import (
@@ -16,6 +16,7 @@ from .config import (
     DEFAULTS,
     ENVIRONMENTS,
     ID_PLACEHOLDERS,
+    SECTIONS,
     SEVERITY_NAMES,
     TYPES,
     Config,
@@ -76,7 +77,7 @@ class ConfigCache:
     """The last validated Config of this clone, in `marshal` form, in the .git folder."""
 
     FILE_NAME = "incidentctl-config-cache"
-    FORMAT = 1
+    FORMAT = 2
 
     def __init__(self, cache_dir: StrPath, raw: bytes):
         from .. import __version__
@@ -137,13 +138,40 @@ def to_plain(config: Config) -> tuple[Any, ...]:
             (shift.days, shift.seconds, shift.microseconds),
         ),
         config.push,
+        _freeze(config.sections),
     )
+
+
+def _freeze(value: Any) -> Any:
+    """A TOML value in what marshal stores: dates and times become tagged tuples."""
+    if isinstance(value, dict):
+        return {k: _freeze(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_freeze(v) for v in value]
+    if isinstance(value, (datetime, date, time)):
+        return (_TIME_TAG, type(value).__name__, value.isoformat())
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_thaw(v) for v in value]
+    if isinstance(value, tuple) and len(value) == 3 and value[0] == _TIME_TAG:
+        if value[1] == "datetime":
+            return datetime.fromisoformat(value[2])
+        return date.fromisoformat(value[2]) if value[1] == "date" else time.fromisoformat(value[2])
+    return value
+
+
+_TIME_TAG = "\0toml-time"
 
 
 def from_plain(plain: tuple[Any, ...]) -> Config:
     """The Config `to_plain` described."""
     (incidents_dir, id_format, severity, kind, environment, roles, severities) = plain[:7]
-    required_sections, placeholder, (rotation, start, shift), push = plain[7:]
+    required_sections, placeholder, (rotation, start, shift), push, sections = plain[7:]
     return Config(
         incidents_dir=incidents_dir,
         id_format=id_format,
@@ -160,10 +188,11 @@ def from_plain(plain: tuple[Any, ...]) -> Config:
             timedelta(days=shift[0], seconds=shift[1], microseconds=shift[2]),
         ),
         push=push,
+        sections=_thaw(sections),
     )
 
 
-class _Reader:
+class TableReader:
     """Pops keys from a TOML table, so that what is left over is unknown."""
 
     def __init__(self, table: dict[str, Any], prefix: str = ""):
@@ -214,7 +243,7 @@ def parse(data: dict[str, Any]) -> Config:
     """Validate a parsed TOML document into a Config."""
     import re
 
-    top = _Reader(data)
+    top = TableReader(data)
     incidents_dir = incidents_folder(top)
     id_format = top.text("id_format", DEFAULTS.id_format)
     names = [name for _, name in split_format(id_format) if name is not None]
@@ -241,6 +270,7 @@ def parse(data: dict[str, Any]) -> Config:
         "default_environment", DEFAULTS.default_environment, ENVIRONMENTS
     )
     push = top.flag("push", DEFAULTS.push)
+    tables = {name: top.table(name) for name in SECTIONS if name in top.data}
     roles = top.texts("roles", DEFAULT_ROLES)
     for role in roles:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", role):
@@ -257,7 +287,7 @@ def parse(data: dict[str, Any]) -> Config:
         raw = sev_table[name]
         if not isinstance(raw, dict):
             raise ConfigError(f"{CONFIG_NAME}: `severities.{name}` must be a table")
-        sev = _Reader(raw, f"severities.{name}.")
+        sev = TableReader(raw, f"severities.{name}.")
         update_every = sev.text("update_every", base.update_every)
         _duration(sev, "update_every", update_every)
         sections = sev.texts("sections", ()) if "sections" in sev.data else None
@@ -271,7 +301,7 @@ def parse(data: dict[str, Any]) -> Config:
         )
         sev.done()
 
-    pm = _Reader(top.table("postmortem"), "postmortem.")
+    pm = TableReader(top.table("postmortem"), "postmortem.")
     required_sections = pm.texts("required_sections", DEFAULT_REQUIRED_SECTIONS)
     placeholder = pm.text("placeholder_pattern", DEFAULT_PLACEHOLDER)
     try:
@@ -280,7 +310,7 @@ def parse(data: dict[str, Any]) -> Config:
         raise pm.fail("placeholder_pattern", f"is not a valid regular expression: {exc}") from None
     pm.done()
 
-    oc = _Reader(top.table("oncall"), "oncall.")
+    oc = TableReader(top.table("oncall"), "oncall.")
     rotation = oc.texts("rotation", ())
     start = oc.data.pop("start", None)
     if start is not None and (not isinstance(start, datetime) or start.tzinfo is None):
@@ -300,13 +330,14 @@ def parse(data: dict[str, Any]) -> Config:
         placeholder_pattern=placeholder,
         oncall=OnCall(rotation, start, shift),
         push=push,
+        sections=tables,
     )
 
 
 _PATTERN_CHARS = frozenset('*?[]\\"')  # glob and quoting characters of .gitattributes
 
 
-def incidents_folder(top: _Reader) -> str:
+def incidents_folder(top: TableReader) -> str:
     """`incidents_dir`, normalised (`a/./b/` is `a/b`), or why it cannot be one.
 
     It must name a folder below the repository root, outside `.git`, that a
@@ -336,7 +367,7 @@ def incidents_folder(top: _Reader) -> str:
     return "/".join(parts)
 
 
-def _duration(reader: _Reader, name: str, text: str) -> timedelta:
+def _duration(reader: TableReader, name: str, text: str) -> timedelta:
     from .timeutil import parse_duration
 
     try:

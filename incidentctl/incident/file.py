@@ -387,6 +387,18 @@ class IncidentFile:
             new_lines[-1] = new_lines[-1].rstrip("\r\n")
         self.lines[index:index] = self._native(new_lines)
 
+    def replace_entry(self, old: Entry, new: Entry) -> None:
+        """Put `new` where `old` stands (`old` as timeline() read it): a count updated."""
+        index = old.line - 1
+        end = index + 1
+        while (
+            end < len(self.lines)
+            and self.lines[end].startswith("  ")
+            and not _blank(self.lines[end])
+        ):
+            end += 1
+        self.lines[index:end] = self._native(format_entry(new))
+
     # -- writing ------------------------------------------------------------------
 
     def save(self, file: StrPath) -> None:

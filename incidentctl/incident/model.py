@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -60,13 +60,27 @@ class ActionItem(BaseModel):
 
 
 class Source(BaseModel):
-    """Where an alert-opened incident came from."""
+    """How the incident was opened: by hand (`kind: manual`) or by an alert (`kind: alert`).
+
+    For an alert: its format, its de-duplication key and `ref` (a short hash of format
+    and key that later payloads are matched by), the state of each alert of its group
+    by fingerprint, links, how many payloads arrived, the incident it recurs, and the
+    first payload (redacted, bounded).
+    """
 
     model_config = ConfigDict(extra="allow")
 
     kind: StrictStr
+    format: StrictStr | None = None
     key: StrictStr | None = None
+    ref: StrictStr | None = None
     url: StrictStr | None = None
+    alerts: dict[StrictStr, Literal["firing", "resolved"]] = {}
+    links: dict[StrictStr, StrictStr] = {}
+    received: Annotated[int, Field(ge=0)] = 0
+    last_at: Timestamp | None = None
+    recurrence_of: StrictStr | None = None
+    payload: dict[str, Any] | None = None
 
 
 class Incident(BaseModel):

@@ -276,11 +276,13 @@ class RepoBase:
         commit: bool,
         validate_model: bool = True,
         command: str = "",
+        trailers: dict[str, str] | None = None,
     ) -> Change:
         """Lock, read, mutate, check, write atomically, commit; restore on failure.
 
         `command` names the command in the commit that carries changes found
-        uncommitted in the file (`_commit_found`).
+        uncommitted in the file (`_commit_found`); `trailers` go on the commit after
+        `Incident:`.
         """
         with self.git.lock():
             if commit:
@@ -305,7 +307,9 @@ class RepoBase:
             if commit:
                 try:
                     sha = self.git.commit_only(
-                        path, f"incident({ident}): {subject}", {"Incident": ident}
+                        path,
+                        f"incident({ident}): {subject}",
+                        {"Incident": ident, **(trailers or {})},
                     )
                 except IncidentctlError as exc:
                     # Nothing half-done: the old file stays.

@@ -13,11 +13,11 @@ from .base import Change, RepoBase, one_line
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
     from datetime import datetime
     from typing import Any
 
-    from ..incident.model import Incident
+    from ..incident.model import Incident, Status
 
 
 def new(
@@ -36,10 +36,15 @@ def new(
     opened_at: datetime | None = None,
     now: datetime | None = None,
     commit: bool = True,
+    amend: Callable[[IncidentFile], None] | None = None,
+    subject: str | None = None,
+    trailers: dict[str, str] | None = None,
 ) -> Change:
     """Create an incident file (and commit it): the front matter, summary, timeline.
 
     `opened_at` backfills an incident declared after the fact (default: now).
+    `amend` changes the new file before it is written (more entries, say), all in the
+    one commit; `subject` and `trailers` then say what the commit holds.
     """
     from ..incident.model import Environment, Incident, IncidentType, Status, parse_severity
     from ..incident.render import compose, render
@@ -125,6 +130,9 @@ def new(
         )
         text = compose(metadata, body)
         file = IncidentFile(text, repo.rel(path))  # re-read: what we write must parse
+        if amend is not None:
+            amend(file)
+            text = file.text
         validate(file)
         remove_stale_temps(path.parent, repo.git.top)  # left by a command killed mid-write
         write_atomic(path, text, root=repo.git.top, shown=repo.rel(path))
@@ -134,8 +142,9 @@ def new(
             try:
                 sha = repo.git.commit_only(
                     path,
-                    f"incident({ident}): open {sev.value}: {one_line(title, 50)}",
-                    {"Incident": ident},
+                    f"incident({ident}): "
+                    + (subject or f"open {sev.value}: {one_line(title, 50)}"),
+                    {"Incident": ident, **(trailers or {})},
                 )
             except BaseException:
                 path.unlink(missing_ok=True)
@@ -198,13 +207,7 @@ def transition(
     commit: bool = True,
 ) -> Change:
     """Move to another status, stamping its lifecycle timestamp and the timeline."""
-    from ..incident.model import (
-        STATUS_TIMESTAMP,
-        TIMESTAMP_ORDER,
-        Status,
-        check_transition,
-        parse_status,
-    )
+    from ..incident.model import parse_status
 
     new = parse_status(status)
     note = clean_text(message, "the message") if message else None
@@ -215,41 +218,51 @@ def transition(
     author = repo.author()
 
     def mutate(file: IncidentFile) -> str:
-        incident = validate(file)
-        old = incident.status
-        move = check_transition(old, new)
-        if new == Status.CLOSED:
-            _require_postmortem(repo, file, incident)
-        stamps: dict[str, Any] = {}
-        if move == "reopen":
-            stamps["resolved_at"] = None
-        elif move == "forward":
-            # Reaching a later status implies the earlier milestones happened.
-            target = STATUS_TIMESTAMP.get(new)
-            if target:
-                upto = TIMESTAMP_ORDER.index(target)
-                for key in TIMESTAMP_ORDER[1 : upto + 1]:
-                    if getattr(incident, key) is None:
-                        stamps[key] = when
-        previous = [
-            getattr(incident, key)
-            for key in TIMESTAMP_ORDER
-            if getattr(incident, key) is not None and key not in stamps
-        ]
-        latest = max(previous) if previous else None
-        if stamps and latest is not None and when < latest:
-            raise InvalidInput(
-                f"--at {format_ts(when)} is before an earlier milestone ({format_ts(latest)})"
-            )
-        file.set_field("status", new.value)
-        for key, value in stamps.items():
-            file.set_field(key, value)
-        text = f"Status {old.value} → {new.value}" + (f": {note}" if note else "")
-        file.add_entry(Entry(when, author, "status", text))
-        verb = "reopen" if move == "reopen" else "status"
-        return f"{verb} {old.value} -> {new.value}"
+        return move_status(repo, file, new, when, author, note)
 
     return repo.change(ref, mutate, commit=commit, command="status")
+
+
+def move_status(
+    repo: RepoBase, file: IncidentFile, new: Status, when: datetime, author: str, note: str | None
+) -> str:
+    """Set the status in a file, stamp the lifecycle timestamps the move implies, add the
+    timeline entry; the commit subject. (What `status` does, for any changing command.)"""
+    from ..incident.model import STATUS_TIMESTAMP, TIMESTAMP_ORDER, Status, check_transition
+
+    incident = validate(file)
+    old = incident.status
+    move = check_transition(old, new)
+    if new == Status.CLOSED:
+        _require_postmortem(repo, file, incident)
+    stamps: dict[str, Any] = {}
+    if move == "reopen":
+        stamps["resolved_at"] = None
+    elif move == "forward":
+        # Reaching a later status implies the earlier milestones happened.
+        target = STATUS_TIMESTAMP.get(new)
+        if target:
+            upto = TIMESTAMP_ORDER.index(target)
+            for key in TIMESTAMP_ORDER[1 : upto + 1]:
+                if getattr(incident, key) is None:
+                    stamps[key] = when
+    previous = [
+        getattr(incident, key)
+        for key in TIMESTAMP_ORDER
+        if getattr(incident, key) is not None and key not in stamps
+    ]
+    latest = max(previous) if previous else None
+    if stamps and latest is not None and when < latest:
+        raise InvalidInput(
+            f"--at {format_ts(when)} is before an earlier milestone ({format_ts(latest)})"
+        )
+    file.set_field("status", new.value)
+    for key, value in stamps.items():
+        file.set_field(key, value)
+    text = f"Status {old.value} → {new.value}" + (f": {note}" if note else "")
+    file.add_entry(Entry(when, author, "status", text))
+    verb = "reopen" if move == "reopen" else "status"
+    return f"{verb} {old.value} -> {new.value}"
 
 
 def _require_postmortem(repo: RepoBase, file: IncidentFile, incident: Incident) -> None:

@@ -45,6 +45,7 @@ class GitCore:
         self.gitdir = os.fspath(git_dir)
         self._identity: tuple[str, str] | None = None
         self._ident_proc: Process | None = None
+        self._lock_depth = [0]  # how deep this process holds the lock (RepoLock)
 
     @property
     def root(self) -> Path:
@@ -343,5 +344,9 @@ class GitCore:
         return modes
 
     def lock(self, timeout: float = 120.0) -> RepoLock:
-        """Serialise incidentctl processes on this clone over read-modify-write-commit."""
-        return RepoLock(os.path.join(self.gitdir, LOCK_NAME), timeout)
+        """Serialise incidentctl processes on this clone over read-modify-write-commit.
+
+        Re-entrant within this GitRepo (one thread): a change made while the lock is
+        held, as the alert writer does for a whole batch, takes it again for free.
+        """
+        return RepoLock(os.path.join(self.gitdir, LOCK_NAME), timeout, self._lock_depth)

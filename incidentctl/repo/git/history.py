@@ -1,16 +1,18 @@
 """Reading git history: one file's commits (following its renames), a file at a revision,
-what changed since a revision."""
+what changed since a revision; the work tree searched (grep)."""
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 
 from ...errors import GitError
 from .core import GitCore
-from .run import git_message
+from .run import git_message, run_git
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
     from typing import Any
 
@@ -147,6 +149,27 @@ class GitHistory(GitCore):
                 return sorted(p for p in changed if p and (deleted or (self.root / p).exists()))
         except git.GitCommandError as exc:
             raise GitError(git_message(["diff"], str(exc.stderr))) from None
+
+    def files_containing(self, needles: Sequence[str], folder: str) -> list[str]:
+        """Files under `folder` (tracked or new, not ignored) holding any of `needles`
+        (fixed strings), relative to the root with `/`: one `git grep` over the work
+        tree, fast over thousands of files."""
+        if not needles:
+            return []
+        args = ["grep", "--untracked", "-l", "-z", "-F", "--no-color"]
+        for needle in needles:
+            args += ["-e", needle]
+        result = run_git(
+            [*args, "--", folder],
+            self.top,
+            check=False,
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+        )
+        if result.returncode == 1:  # nothing found
+            return []
+        if result.returncode != 0:
+            raise GitError(git_message(["grep"], result.stderr + result.stdout))
+        return [path for path in result.stdout.split("\0") if path]
 
 
 def _commit(commit: Any) -> Commit:

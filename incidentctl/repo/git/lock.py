@@ -22,19 +22,30 @@ class RepoLock:
     """`with RepoLock(path):` holds an exclusive flock on `path` (made if missing).
 
     An flock is released by the kernel when its holder dies, so a killed command
-    never leaves a lock that blocks the next one.
+    never leaves a lock that blocks the next one. Locks sharing a `depth` counter are
+    one re-entrant lock (GitRepo.lock): taken again inside itself, it only counts.
     """
 
-    def __init__(self, path: StrPath, timeout: float = 120.0):
+    def __init__(self, path: StrPath, timeout: float = 120.0, depth: list[int] | None = None):
         self.path = path
         self.timeout = timeout
         self._handle: IO[str] | None = None
+        self._depth = depth if depth is not None else [0]
+        self._nested = False
 
     def __enter__(self) -> None:
+        if self._depth[0] > 0:
+            self._depth[0] += 1
+            self._nested = True
+            return
+        self._take()
+        self._depth[0] = 1
+
+    def _take(self) -> None:
         import fcntl
 
         try:
-            handle = open(self.path, "a+", encoding="utf-8")
+            handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 (held until __exit__)
         except OSError as exc:
             from ...incident.safefs import write_reason
 
@@ -70,6 +81,10 @@ class RepoLock:
         self._handle = handle
 
     def __exit__(self, *exc_info: object) -> None:
+        self._depth[0] -= 1
+        if self._nested:
+            self._nested = False
+            return
         if self._handle is not None:
             self._handle.close()
             self._handle = None

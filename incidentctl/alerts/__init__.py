@@ -1,0 +1,1 @@
+"""Alerts open incidents: five payload formats, de-duplication and grouping, the receiver."""
