@@ -54,6 +54,7 @@ class Notice:
     members: list[Member] = field(default_factory=list)
     truncated: int = 0  # alerts the sender left out (Alertmanager's max_alerts)
     summary: str | None = None
+    alert_summaries: list[str] = field(default_factory=list)  # one line per alert of a group
     actor: str | None = None  # who acknowledged or resolved, when the sender says
     payload: dict[str, Any] = field(default_factory=dict)  # as received (redact before keeping)
 

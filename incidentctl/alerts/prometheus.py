@@ -16,6 +16,7 @@ from .notice import (
     PayloadError,
     clean,
     clean_block,
+    mapping,
     status_word,
     texts,
     untagged,
@@ -86,7 +87,15 @@ def _read(payload: dict[str, Any], fmt: str, key: str) -> Notice:
         started_at=min(starts) if starts else None,
         members=members,
         truncated=truncated if isinstance(truncated, int) and truncated > 0 else 0,
-        summary=clean_block(notes.get("description") or first_notes.get("description")),
+        summary=clean_block(notes.get("description"))
+        or (clean_block(first_notes.get("description")) if len(alerts) == 1 else None),
+        alert_summaries=[
+            text
+            for a in alerts
+            if (text := clean(mapping(a.get("annotations")).get("summary"), 200))
+        ]
+        if len(alerts) > 1
+        else [],
         payload=payload,
     )
 
