@@ -8,7 +8,7 @@ payload template in the README). Each is read by its own function in this packag
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, BinaryIO
 
 from .notice import FORMATS, Notice, PayloadError, clean
 
@@ -125,3 +125,19 @@ def parse(payload: dict[str, Any], format: str | None = None) -> Notice:
 def read(data: bytes | str, format: str | None = None, *, max_bytes: int = MAX_BYTES) -> Notice:
     """`load` then `parse`: raw bytes to a Notice."""
     return parse(load(data, max_bytes=max_bytes), format)
+
+
+def argument(value: str, stdin: BinaryIO, *, max_bytes: int = MAX_BYTES) -> bytes:
+    """The bytes `--alert-payload` names: JSON text itself, `@FILE`, or `-` (stdin)."""
+    if value == "-":
+        return stdin.read(max_bytes + 1)
+    if value.startswith("@"):
+        name = value[1:]
+        try:
+            with open(name, "rb") as handle:
+                return handle.read(max_bytes + 1)
+        except OSError as exc:
+            raise PayloadError(
+                f"cannot read the payload file {clean(name, 200)}: {exc.strerror or exc}"
+            ) from None
+    return value.encode("utf-8", "surrogatepass")

@@ -23,6 +23,7 @@ from ..incident.file import IncidentFile
 from ..incident.model import Incident, IncidentType, Status
 from ..incident.timeline import Entry
 from ..incident.timeutil import format_ts, utcnow
+from ..incident.vocab import parse_severity
 from ..repo.incidents import IncidentRepo
 from ..repo.lifecycle import move_status
 from .config import AlertsConfig, environment
@@ -39,7 +40,7 @@ AUTHORS = {
 NAMES_SHOWN = 8  # alerts named in one entry; the rest are counted
 MAX_TRACKED = 500  # fingerprints kept per incident
 TIMES = "\N{MULTIPLICATION SIGN}"
-FOLD = re.compile(r"^Fired again \N{MULTIPLICATION SIGN}(\d+)")
+FOLD = re.compile(r"^Fired again(?: \N{MULTIPLICATION SIGN}(\d+))?(?: |$)")
 _OPEN = (Status.TRIAGE, Status.INVESTIGATING, Status.IDENTIFIED)
 
 
@@ -99,9 +100,12 @@ def apply(
     dedupe: bool = True,
     commit: bool = True,
     trailers: dict[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> list[Outcome]:
     """Apply payloads (each with the time it was received), in order; one commit per
-    incident touched. Holds the repository lock throughout."""
+    incident touched. Holds the repository lock throughout. `overrides` (title,
+    severity, type, environment, services, commander, summary) replace what the payload
+    says for an incident opened here (`open TITLE --alert-payload …`)."""
     settings = load_settings(repo.config)
     groups: dict[str, list[tuple[Notice, datetime]]] = {}
     for notice, received in notices:  # incident files keep times to the second
@@ -113,7 +117,14 @@ def apply(
         known = find(repo, list(groups)) if dedupe else {}
         for ref, group in groups.items():
             outcome = _apply_group(
-                repo, settings, ref, group, known.get(ref, []), commit, trailers or {}
+                repo,
+                settings,
+                ref,
+                group,
+                known.get(ref, []),
+                commit,
+                trailers or {},
+                overrides or {},
             )
             outcomes.append(outcome)
     return outcomes
@@ -149,6 +160,7 @@ def _apply_group(
     known: list[_Known],
     commit: bool,
     trailers: dict[str, str],
+    overrides: dict[str, Any],
 ) -> Outcome:
     outcome = Outcome(ref, payloads=len(group))
     trailers = {**trailers, "Alert-Ref": ref}
@@ -181,13 +193,19 @@ def _apply_group(
         if rest:
             _fold(repo, settings, file, rest, outcome, opening=True)
 
+    fields: dict[str, Any] = {
+        "title": notice.title[:200],
+        "severity": settings.severity(notice.severity),
+        "type": notice.type if notice.type in {t.value for t in IncidentType} else None,
+        "environment": environment(notice.environment, repo.config.default_environment),
+        "services": notice.services,
+        "commander": None,
+        "summary": _summary(notice),
+    }
+    fields.update({k: v for k, v in overrides.items() if v not in (None, (), [])})
+    fields["severity"] = parse_severity(str(fields["severity"])).value
     change = repo.new(
-        notice.title[:200],
-        severity=settings.severity(notice.severity),
-        type=notice.type if notice.type in {t.value for t in IncidentType} else None,
-        environment=environment(notice.environment, repo.config.default_environment),
-        services=notice.services,
-        summary=_summary(notice),
+        **fields,
         detected_at=received,
         started_at=min(notice.started_at, received) if notice.started_at else None,
         source=source,
@@ -195,7 +213,7 @@ def _apply_group(
         now=max(received, utcnow()),
         commit=commit,
         amend=amend,
-        subject=_subject_open(settings.severity(notice.severity), notice, len(rest)),
+        subject=_subject_open(str(fields["severity"]), notice, len(rest)),
         trailers=trailers,
     )
     outcome.opened = True
@@ -285,7 +303,7 @@ def _fold(
             file.add_entry(Entry(received, author, "alert", text))
             outcome.entries.append(text)
         if not texts and notice.status == FIRING:
-            outcome.entries.append(_repeat(file, received, author, settings.fold_window))
+            outcome.entries.append(_repeat(file, notice, received, author, settings.fold_window))
         if notice.status == RESOLVED and states and all(s == RESOLVED for s in states.values()):
             _all_resolved(repo, settings, file, received, author, len(states), outcome)
         last = received
@@ -376,17 +394,20 @@ def _all_resolved(
         outcome.entries.append(move_status(repo, file, target, when, author, note))
 
 
-def _repeat(file: IncidentFile, when: datetime, author: str, window: timedelta) -> str:
+def _repeat(
+    file: IncidentFile, notice: Notice, when: datetime, author: str, window: timedelta
+) -> str:
     """Count a repeat in the last fold entry while it is recent, else start one."""
     folds = [e for e in file.timeline() if e.kind == "alert" and e.author == author]
     last = folds[-1] if folds else None
     match = FOLD.match(last.text) if last else None
+    latest = "" if notice.title == file.data.get("title") else f"; last: {notice.title}"
     if last is not None and match and timedelta(0) <= when - last.at <= window:
-        count = int(match.group(1)) + 1
-        text = f"Fired again {TIMES}{count} since {_hm(last.at)} (last {_hm(when)})"
+        count = int(match.group(1) or 1) + 1
+        text = f"Fired again {TIMES}{count} since {_hm(last.at)} (last {_hm(when)}){latest}"
         file.replace_entry(last, Entry(last.at, author, "alert", text))
         return text
-    text = f"Fired again {TIMES}1 since {_hm(when)} (last {_hm(when)})"
+    text = f"Fired again ({_hm(when)}){latest}"
     file.add_entry(Entry(when, author, "alert", text))
     return text
 

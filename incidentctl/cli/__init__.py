@@ -43,9 +43,9 @@ def cli(ctx: click.Context, repo: Path | None) -> None:
 
 
 def _register() -> None:
-    from . import incident, issues, read, repo, review, team
+    from . import alerts, incident, issues, read, repo, review, team
 
-    for module in (incident, read, review, issues, team, repo):
+    for module in (incident, read, review, issues, team, repo, alerts):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from typing import Any
 
 import click
 
@@ -54,6 +55,27 @@ def _time(value: str | None, what: str) -> datetime | None:
 @click.option("--detected-at", help="When it was detected (RFC 3339 with offset, or '15m').")
 @click.option("--started-at", help="When impact started (RFC 3339 with offset, or '1h').")
 @click.option("--at", "opened_at", help="Backfill: when it was opened.  [default: now]")
+@click.option(
+    "--alert-payload",
+    metavar="JSON|@FILE|-",
+    help="Open (or update) the incident from an alert payload; TITLE is then optional.",
+)
+@click.option(
+    "--source",
+    "alert_format",
+    type=click.Choice(["plain", "alertmanager", "grafana", "pagerduty", "datadog"]),
+    help="The payload's format.  [default: told from its shape]",
+)
+@click.option(
+    "--no-dedupe",
+    is_flag=True,
+    help="Open a new incident even when one is open for the same alert.",
+)
+@click.option(
+    "--manual-incident",
+    is_flag=True,
+    help="Record that a person opened it by hand (source: manual), not an alert.",
+)
 @no_commit_option
 @json_option
 @click.pass_obj
@@ -70,6 +92,10 @@ def open_(
     detected_at: str | None,
     started_at: str | None,
     opened_at: str | None,
+    alert_payload: str | None,
+    alert_format: str | None,
+    no_dedupe: bool,
+    manual_incident: bool,
     no_commit: bool,
     as_json: bool,
 ) -> None:
@@ -77,8 +103,23 @@ def open_(
 
     In a terminal, asks for anything missing (title, severity, symptoms); with no
     terminal it never waits and uses the configured default severity (SEV-3).
+    With --alert-payload, a payload whose alert already has an open incident adds
+    to that incident's timeline instead (see the README, "Alerts").
     """
     repo = state.repo()
+    if alert_payload is not None:
+        if manual_incident:
+            raise click.UsageError("--manual-incident and --alert-payload exclude each other")
+        from .alerts import open_from_alert
+
+        fields: dict[str, Any] = {"title": title, "severity": severity, "type": kind}
+        fields.update(environment=environment, services=services, commander=commander)
+        fields.update(summary=summary)
+        dedupe, commit = not no_dedupe, not no_commit
+        open_from_alert(repo, alert_payload, alert_format, dedupe, fields, commit, as_json)
+        return
+    if alert_format or no_dedupe:
+        raise click.UsageError("--source and --no-dedupe go with --alert-payload")
     interactive = sys.stdin.isatty() and not as_json
     if title is None:
         if not interactive:
@@ -102,6 +143,7 @@ def open_(
         detected_at=_time(detected_at, "--detected-at"),
         started_at=_time(started_at, "--started-at"),
         opened_at=_time(opened_at, "--at"),
+        source={"kind": "manual"} if manual_incident else None,
         commit=not no_commit,
     )
     if as_json:
