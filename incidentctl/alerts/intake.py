@@ -207,7 +207,9 @@ def _apply_group(
     change = repo.new(
         **fields,
         detected_at=received,
-        started_at=min(notice.started_at, received) if notice.started_at else None,
+        started_at=min(notice.started_at, received).replace(microsecond=0)
+        if notice.started_at
+        else None,
         source=source,
         opened_at=received,
         now=max(received, utcnow()),
