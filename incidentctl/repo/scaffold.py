@@ -48,7 +48,7 @@ class Planned:
     content: str
 
 
-WORKFLOWS = ("postmortem-check.yml", "action-items.yml")
+WORKFLOWS = ("postmortem-check.yml", "action-items.yml", "alert-intake.yml")
 INSTALL_MARK = "@INCIDENTCTL_INSTALL@"
 
 
