@@ -33,6 +33,7 @@ from ..errors import IncidentctlError, InvalidInput
 from ..incident.timeutil import format_ts, utcnow
 from ..safetext import safe
 from . import formats
+from .config import load as load_settings
 from .notice import FORMATS, PayloadError
 from .spool import Spool
 from .writer import Writer, recover
@@ -319,6 +320,7 @@ def run(
     spool = Spool(spool_dir)
     repo = IncidentRepo.open(repo_path)
     try:
+        load_settings(repo.config)  # a bad [alerts] table stops here, not at every batch
         recovered = recover(repo, spool, emit)
     finally:
         repo.git.close()
