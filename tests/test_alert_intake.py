@@ -277,3 +277,27 @@ def test_alert_text_is_never_run_templated_or_taken_for_an_option(
     assert "\n## Root Cause" not in text
     assert repo.git("status", "--porcelain") == ""
     assert repo.run("check").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('resolve_to = "closed"', "`alerts.resolve_to` must be one of"),
+        ('fold_window = "soon"', "`alerts.fold_window` must be a duration"),
+        (
+            "[alerts.severity]\ndisaster = 'SEV-9'",
+            "`alerts.severity.disaster` must be SEV-1..SEV-4",
+        ),
+        ("bogus = 1", "unknown key `alerts.bogus`"),
+    ],
+)
+def test_a_bad_alerts_table_is_named_by_check_and_by_open(
+    repo: Repo, table: str, message: str
+) -> None:
+    """A mistake in [alerts] is one line naming the key, from `check` and from `open`."""
+    repo.file("incidentctl.toml").write_text(f"[alerts]\n{table}\n")
+    for args in (("check",), ("open", "--alert-payload", "@" + str(FIXTURES / "plain.json"))):
+        result = repo.run(*args)
+        assert result.exit_code == 1, result.output
+        assert message in result.output
+    assert repo.commits() == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,6 +21,9 @@ from .common import (
     style,
     warn,
 )
+
+if TYPE_CHECKING:
+    from ..incident.config import Config
 
 
 @click.command("postmortem")
@@ -147,6 +151,13 @@ def action_list(
         )
 
 
+def check_sections(config: Config) -> None:
+    """The capability tables of incidentctl.toml ([alerts], ...) are checked too."""
+    from ..alerts.config import load as alerts_config
+
+    alerts_config(config)
+
+
 @click.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
@@ -193,8 +204,10 @@ def check(
             "--policy-from-worktree goes with --changed-since REF; without it the work "
             "tree's incidentctl.toml is always used"
         )
+    repo = state.repo()
+    check_sections(repo.config)
     report = run(
-        state.repo(),
+        repo,
         paths,
         changed_since=changed_since,
         policy_from_worktree=policy_from_worktree,
