@@ -14,6 +14,7 @@ commit.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -292,22 +293,29 @@ def _fold(
     *,
     opening: bool = False,
 ) -> str:
-    """Apply payloads to an incident's file; the commit subject."""
+    """Apply payloads to an incident's file; the commit subject, which says what
+    happened: `alerts: 3 payloads (1 new firing, 1 resolved, 1 repeat; status triage ->
+    monitoring)`."""
     source = dict(file.data.get("source") or {})
     states: dict[str, str] = dict(source.get("alerts") or {})
-    counts = {FIRING: 0, RESOLVED: 0, ACKNOWLEDGED: 0, "other": 0}
+    tally: Counter[str] = Counter()
+    moved = ""
     last = None
     for notice, received in group:
-        counts[notice.status if notice.status in counts else "other"] += 1
         author = author_of(notice)
-        texts = _events(notice, states)
+        before = sum(tally.values())
+        texts = _events(notice, states, tally)
         for text in texts:
             file.add_entry(Entry(received, author, "alert", text))
             outcome.entries.append(text)
-        if not texts and notice.status == FIRING:
-            outcome.entries.append(_repeat(file, notice, received, author, settings.fold_window))
+        if sum(tally.values()) == before:  # nothing new in it
+            if notice.status == FIRING:
+                outcome.entries.append(
+                    _repeat(file, notice, received, author, settings.fold_window)
+                )
+            tally["repeat" if notice.status == FIRING else "unchanged"] += 1
         if notice.status == RESOLVED and states and all(s == RESOLVED for s in states.values()):
-            _all_resolved(repo, settings, file, received, author, len(states), outcome)
+            moved = _all_resolved(repo, settings, file, received, author, len(states), outcome)
         last = received
     source["alerts"] = states
     source["received"] = int(source.get("received") or 0) + len(group)
@@ -316,16 +324,22 @@ def _fold(
     file.set_field("source", source)
     if opening:
         return ""
-    shown = ", ".join(f"{n} {word}" for word, n in counts.items() if n)
-    return f"alerts: {len(group)} payload{'s' if len(group) != 1 else ''} ({shown})"
+    plural = {"repeat": "repeats", "new firing": "new firing", "unchanged": "unchanged"}
+    shown = ", ".join(
+        f"{n} {plural.get(word, word) if n != 1 else word}" for word, n in tally.items() if n
+    )
+    payloads = f"{len(group)} payload{'s' if len(group) != 1 else ''}"
+    return f"alerts: {payloads} ({shown}{'; ' + moved if moved else ''})"
 
 
-def _events(notice: Notice, states: dict[str, str]) -> list[str]:
-    """The entries a payload makes, updating the per-fingerprint `states`."""
+def _events(notice: Notice, states: dict[str, str], tally: Counter[str]) -> list[str]:
+    """The entries a payload makes, updating the per-fingerprint `states` and `tally`."""
     name = AUTHORS.get(notice.format, "the monitor")
     if notice.status == ACKNOWLEDGED:
+        tally["acknowledged"] += 1
         return [f"Acknowledged in {name}" + (f" by {notice.actor}" if notice.actor else "")]
     if notice.status not in (FIRING, RESOLVED):
+        tally["other"] += 1
         return [f"{name}: {notice.event or 'event'}"]
     joined: list[Member] = []
     refired: list[Member] = []
@@ -347,6 +361,9 @@ def _events(notice: Notice, states: dict[str, str]) -> list[str]:
             if state == FIRING:
                 states[fingerprint] = RESOLVED
                 resolved.append(_Unnamed(fingerprint))
+    tally["new firing"] += len(joined)
+    tally["firing again"] += len(refired)
+    tally["resolved"] += len(resolved)
     out = []
     total = len(states)
     firing = sum(1 for s in states.values() if s == FIRING)
@@ -380,20 +397,24 @@ def _all_resolved(
     author: str,
     total: int,
     outcome: Outcome,
-) -> None:
-    """Every alert of the group resolved: say so, and move on when configured."""
+) -> str:
+    """Every alert of the group resolved: say so, and move on when configured; the
+    status move made, if any."""
     text = "All alerts resolved" if total != 1 else "Alert resolved"
     if total > 1:
         text = f"All {total} alerts resolved"
     file.add_entry(Entry(when, author, "alert", text))
     outcome.entries.append(text)
     if not settings.resolve_to:
-        return
+        return ""
     status = Incident.model_validate(file.data).status
     target = Status(settings.resolve_to)
     if status in _OPEN or (target == Status.RESOLVED and status == Status.MONITORING):
         note = f"every alert of the group resolved (alerts.resolve_to = {settings.resolve_to})"
-        outcome.entries.append(move_status(repo, file, target, when, author, note))
+        moved = move_status(repo, file, target, when, author, note)
+        outcome.entries.append(moved)
+        return moved
+    return ""
 
 
 def _repeat(
