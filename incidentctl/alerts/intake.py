@@ -170,14 +170,15 @@ def _apply_group(
         target = active[0]
 
         def mutate(file: IncidentFile) -> str:
-            return _fold(repo, settings, file, group, outcome)
+            subject = _fold(repo, settings, file, group, outcome)
+            outcome.status = str(file.data.get("status"))
+            outcome.severity = str(file.data.get("severity"))
+            return subject
 
         change = repo.change(target.id, mutate, commit=commit, command="alert", trailers=trailers)
         outcome.deduplicated = True
         outcome.id, outcome.path, outcome.commit = change.id, change.path, change.commit
         outcome.extra.update(change.extra)
-        _, incident = repo.get(change.id)
-        outcome.status, outcome.severity = incident.status.value, incident.severity.value
         return outcome
     first = next((n for n, (notice, _) in enumerate(group) if notice.status == FIRING), None)
     if first is None:  # resolved or acknowledged, and nothing open: nothing to record

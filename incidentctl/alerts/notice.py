@@ -71,7 +71,8 @@ def clean(value: Any, limit: int = TEXT_MAX) -> str:
     text = value if isinstance(value, str) else "" if value is None else str(value)
     if len(text) > limit * 4:
         text = text[: limit * 4]
-    text = "".join(" " if char in "\r\n\t" or is_unsafe(char) else char for char in text)
+    if not text.isprintable():  # else no control, format or separator character: fast
+        text = "".join(" " if char in "\r\n\t" or is_unsafe(char) else char for char in text)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 

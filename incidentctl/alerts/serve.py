@@ -105,6 +105,9 @@ class Receiver(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     server: Receiver
     timeout = READ_TIMEOUT
+    # Headers and body go out as two writes: with Nagle's algorithm the second waits
+    # for the client's delayed ACK (about 40 ms a request).
+    disable_nagle_algorithm = True
     protocol_version = "HTTP/1.1"
     server_version = "incidentctl"
     sys_version = ""
@@ -172,6 +175,7 @@ class Handler(BaseHTTPRequestHandler):
         except OSError as exc:
             return self._reject(503, "spool", f"cannot write the spool: {exc.strerror}", started)
         self.server.count("accepted", notice.format)
+        self.server.writer.remember(name, notice)
         self.server.writer.wake.set()
         answer = {"accepted": name, "format": notice.format, "alert_key": notice.ref}
         self._answer(202, answer, None, started, f"{notice.format} {notice.ref} {name}")
@@ -230,7 +234,7 @@ def metrics(server: Receiver) -> str:
     def family(name: str, kind: str, about: str, samples: list[tuple[str, float]]) -> None:
         lines.append(f"# HELP incidentctl_{name} {about}")
         lines.append(f"# TYPE incidentctl_{name} {kind}")
-        lines.extend(f"incidentctl_{name}{labels} {value:g}" for labels, value in samples)
+        lines.extend(f"incidentctl_{name}{labels} {_number(value)}" for labels, value in samples)
 
     def labelled(kind: str, label: str) -> list[tuple[str, float]]:
         found = [
@@ -268,6 +272,7 @@ def metrics(server: Receiver) -> str:
         "Payloads accepted and not yet applied.",
         [("", server.spool.depth())],
     )
+    family("batches_total", "counter", "Batches the writer applied.", [("", writer["batches"])])
     family("commits_total", "counter", "Commits made by the writer.", [("", writer["commits"])])
     family(
         "incidents_opened_total",
@@ -297,6 +302,11 @@ def metrics(server: Receiver) -> str:
         "last_applied_timestamp_seconds", "gauge", "When a batch was last applied.", [("", last)]
     )
     return "\n".join(lines) + "\n"
+
+
+def _number(value: float) -> str:
+    """A sample value as Prometheus reads it exactly: integers whole, no exponent."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def run(

@@ -20,6 +20,7 @@ from typing import Any
 from ..errors import IncidentctlError
 from ..repo.incidents import IncidentRepo
 from . import formats, intake
+from .notice import Notice
 from .spool import Spool
 
 
@@ -59,6 +60,13 @@ class Writer(threading.Thread):
         self.stopping = threading.Event()
         self.idle = threading.Event()
         self._unpushed = False
+        self._parsed: dict[str, Notice] = {}  # read when accepted: not read again here
+        self._parsed_lock = threading.Lock()
+
+    def remember(self, name: str, notice: Notice) -> None:
+        """The payload spooled as `name`, as the request thread read it."""
+        with self._parsed_lock:
+            self._parsed[name] = notice
 
     def run(self) -> None:
         repo = IncidentRepo.open(self.repo_path)
@@ -105,8 +113,11 @@ class Writer(threading.Thread):
         kept = []
         for name in names:
             item = self.spool.read(name)
+            with self._parsed_lock:
+                parsed = self._parsed.pop(name, None)
             try:
-                notices.append((formats.read(item.body, item.format), item.received))
+                notice = parsed or formats.read(item.body, item.format)
+                notices.append((notice, item.received))
                 kept.append(name)
             except IncidentctlError as exc:  # accepted once, unreadable now: set aside
                 self.spool.fail(name, exc.message)

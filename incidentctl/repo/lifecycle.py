@@ -145,6 +145,7 @@ def new(
                     f"incident({ident}): "
                     + (subject or f"open {sev.value}: {one_line(title, 50)}"),
                     {"Incident": ident, **(trailers or {})},
+                    created=True,
                 )
             except BaseException:
                 path.unlink(missing_ok=True)

@@ -217,8 +217,11 @@ class GitCore:
         trailers: dict[str, str],
         *,
         body: str = "",
+        created: bool = False,
     ) -> str:
         """Commit exactly these files; whatever else is staged stays staged, uncommitted.
+
+        `created`: the paths are new files (`open`): registered before the first try.
 
         Uses `git commit --only`, so hooks and signing configured by the user apply. A
         path that no longer exists is committed as removed. Returns the new commit's SHA.
@@ -233,9 +236,14 @@ class GitCore:
         args = ["commit", "--only", "--quiet", "--file=-", "--cleanup=strip", "--", *rels]
         # Most commits are of tracked files: try at once, and only for a path git does
         # not know yet register it (intent-to-add stages no content) and try again.
-        result = self._run_retrying(args, stdin=message)
         new: list[str] = []
-        if result.returncode != 0 and "did not match any file" in result.stderr:
+        if created:
+            new = [rel for p, rel in zip(items, rels, strict=True) if os.path.exists(p)]
+            added = self._run_retrying(["add", "--intent-to-add", "--", *new])
+            if added.returncode != 0:
+                raise GitError(git_message(["add"], added.stderr + added.stdout))
+        result = self._run_retrying(args, stdin=message)
+        if not created and result.returncode != 0 and "did not match any file" in result.stderr:
             new = [
                 rel
                 for p, rel in zip(items, rels, strict=True)
