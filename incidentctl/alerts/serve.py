@@ -2,7 +2,7 @@
 
     POST /alerts/{format}   a payload of that format (plain, alertmanager, grafana,
     POST /alerts            pagerduty, datadog); /alerts tells the format from its shape
-    GET  /healthz           200 "ok" while the writer keeps up
+    GET  /healthz           200 "ok"; 503 once the writer has failed for 30 s
     GET  /metrics           Prometheus text format
 
 A request is answered 202 only once its payload is checked and fsynced in the spool;
@@ -39,6 +39,8 @@ from .spool import Spool
 from .writer import Writer, recover
 
 READ_TIMEOUT = 10.0  # seconds a client may take to send its request
+DRAIN_LIMIT = 16 * 1024 * 1024  # a body this large over the limit is still read away
+STOP_WAIT = 15.0  # seconds stopping waits for requests in flight
 
 
 @dataclass
@@ -95,7 +97,19 @@ class Receiver(ThreadingHTTPServer):
         self.log = log
         self.counts: Counter[tuple[str, str]] = Counter()
         self.counts_lock = threading.Lock()
+        self.stopping = threading.Event()  # set: new requests get 503, connections close
+        self.active = threading.Condition()
+        self.requests = 0  # POSTs in flight
         super().__init__((settings.host, settings.port), Handler)
+
+    def quiesce(self, timeout: float) -> int:
+        """Refuse new POSTs; wait for those in flight; how many were still running."""
+        deadline = time.monotonic() + timeout
+        with self.active:
+            self.stopping.set()
+            while self.requests and time.monotonic() < deadline:
+                self.active.wait(timeout=0.1)
+            return self.requests
 
     def count(self, name: str, label: str) -> None:
         with self.counts_lock:
@@ -118,7 +132,11 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         started = time.perf_counter()
         if self.path == "/healthz":
-            self._answer(200, "ok\n", "text/plain", started)
+            failing = self.server.writer.failing()
+            if failing:
+                self._answer(503, f"writer failing: {failing}\n", "text/plain", started)
+            else:
+                self._answer(200, "ok\n", "text/plain", started)
         elif self.path == "/metrics":
             self._answer(200, metrics(self.server), "text/plain; version=0.0.4", started)
         else:
@@ -126,6 +144,29 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         started = time.perf_counter()
+        with self.server.active:
+            if self.server.stopping.is_set():
+                self.close_connection = True
+                return self._reject(503, "stopping", "the receiver is stopping; retry", started)
+            self.server.requests += 1
+        try:
+            return self._post(started)
+        finally:
+            with self.server.active:
+                self.server.requests -= 1
+                self.server.active.notify_all()
+
+    def _discard(self, size: int) -> None:
+        try:
+            while size > 0:
+                chunk = self.rfile.read(min(size, 65536))
+                if not chunk:
+                    return
+                size -= len(chunk)
+        except OSError:
+            return
+
+    def _post(self, started: float) -> None:
         path = self.path.split("?", 1)[0].rstrip("/")
         fmt: str | None = None
         if path.startswith("/alerts/"):
@@ -138,13 +179,17 @@ class Handler(BaseHTTPRequestHandler):
             return self._reject(404, "path", "not found; POST /alerts/{format}", started)
         settings = self.server.settings
         length = self.headers.get("Content-Length")
-        if self.headers.get("Transfer-Encoding") or length is None or not length.isdigit():
+        if self.headers.get("Transfer-Encoding") or length is None:
             return self._reject(411, "length", "a Content-Length is required", started)
+        if not (length.isascii() and length.isdigit()) or len(length) > 18:
+            return self._reject(400, "length", "the Content-Length is not a number", started)
         size = int(length)
         bearer = self._bearer_ok()
         if size > settings.max_body:
             if not bearer:
                 return self._reject(401, "unauthorized", "a valid credential is required", started)
+            if size <= DRAIN_LIMIT:  # read it away, so a client that sends first sees the 413
+                self._discard(size)
             return self._reject(
                 413,
                 "too_large",
@@ -200,6 +245,8 @@ class Handler(BaseHTTPRequestHandler):
         self, code: int, body: Any, kind: str | None, started: float, note: str = ""
     ) -> None:
         data = (body if isinstance(body, str) else json.dumps(body) + "\n").encode()
+        if self.server.stopping.is_set():
+            self.close_connection = True
         self.send_response(code)
         self.send_header("Content-Type", kind or "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -322,8 +369,13 @@ def run(
     and return 0."""
     from ..repo.incidents import IncidentRepo
 
+    log_lock = threading.Lock()
+
     def say(message: str) -> None:
-        print(f"{format_ts(utcnow())} {message}", file=sys.stderr, flush=True)
+        line = f"{format_ts(utcnow())} {message}\n"
+        with log_lock:  # one write per line: lines of parallel requests never mix
+            sys.stderr.write(line)
+            sys.stderr.flush()
 
     emit = log or say
     check_settings(settings)
@@ -331,7 +383,7 @@ def run(
     repo = IncidentRepo.open(repo_path)
     try:
         load_settings(repo.config)  # a bad [alerts] table stops here, not at every batch
-        recovered = recover(repo, spool, emit)
+        recovered, _ = recover(repo, spool, emit)
     finally:
         repo.git.close()
     writer = Writer(repo_path, spool, batch=batch, push=push, log=emit)
@@ -347,6 +399,7 @@ def run(
     def on_signal(number: int, frame: Any) -> None:
         if not stop.is_set():
             stop.set()
+            server.stopping.set()  # open keep-alive connections get 503 from now on
             threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -364,7 +417,10 @@ def run(
     try:
         server.serve_forever(poll_interval=0.2)
     finally:
+        still = server.quiesce(STOP_WAIT)
         server.server_close()
+        if still:
+            emit(f"stopping with {still} request(s) still running after {STOP_WAIT:g}s")
         emit(f"stopping: applying the {spool.depth()} payload(s) left in the spool")
         writer.stopping.set()
         writer.wake.set()

@@ -60,8 +60,15 @@ class Writer(threading.Thread):
         self.stopping = threading.Event()
         self.idle = threading.Event()
         self._unpushed = False
+        self._failing_since = 0.0  # when the batches began to fail (0: they do not)
+        self._last_error = ""
         self._parsed: dict[str, Notice] = {}  # read when accepted: not read again here
         self._parsed_lock = threading.Lock()
+
+    def failing(self) -> str:
+        """The last error, once batches have failed for 30 s or more; else ""."""
+        since = self._failing_since
+        return self._last_error if since and time.monotonic() - since >= 30 else ""
 
     def remember(self, name: str, notice: Notice) -> None:
         """The payload spooled as `name`, as the request thread read it."""
@@ -88,11 +95,14 @@ class Writer(threading.Thread):
             try:
                 self.apply_batch(repo, names)
                 delay = 0.0
+                self._failing_since = 0.0
             except Exception as exc:  # kept in the spool; tried again, later each time
                 with self.stats.lock:
                     self.stats.apply_errors += 1
                 delay = min(30.0, max(0.5, delay * 2))
                 message = exc.message if isinstance(exc, IncidentctlError) else repr(exc)
+                self._failing_since = self._failing_since or time.monotonic()
+                self._last_error = message
                 self.log(
                     f"could not apply {len(names)} payload(s), retrying in {delay:.1f}s: {message}"
                 )
@@ -109,6 +119,14 @@ class Writer(threading.Thread):
         return True
 
     def apply_batch(self, repo: IncidentRepo, names: list[str]) -> None:
+        if self.spool.read_journal() is not None:
+            # The last attempt failed part of the way: settle it as after a crash, so
+            # the keys it committed are not applied again.
+            settled, outcomes = recover(repo, self.spool, self.log)
+            self._count(outcomes, settled)
+            names = self.spool.pending(self.batch)
+            if not names:
+                return
         notices = []
         kept = []
         for name in names:
@@ -159,16 +177,19 @@ class Writer(threading.Thread):
             self.log(f"pushed {result.pushed} commit(s) to {result.remote}/{result.branch}")
 
 
-def recover(repo: IncidentRepo, spool: Spool, log: Callable[[str], None]) -> int:
-    """Settle a batch that a crash interrupted; how many payloads it applied now."""
+def recover(
+    repo: IncidentRepo, spool: Spool, log: Callable[[str], None]
+) -> tuple[int, list[intake.Outcome]]:
+    """Settle a batch that a crash (or a failed attempt) interrupted: how many of its
+    payloads are now applied, and what applying the rest did."""
     journal = spool.read_journal()
     if journal is None:
-        return 0
+        return 0, []
     names = [n for n in journal.get("names", []) if n in set(spool.pending())]
     batch = journal.get("batch")
     if not batch or not names:
         spool.done(names)
-        return 0
+        return 0, []
     committed = _committed_refs(repo, str(batch), journal.get("head"))
     notices = []
     for name in names:
@@ -188,7 +209,7 @@ def recover(repo: IncidentRepo, spool: Spool, log: Callable[[str], None]) -> int
         f"recovered an interrupted batch: {len(names) - len(notices)} payload(s) were already "
         f"committed, {len(notices)} applied now ({sum(1 for o in outcomes if o.commit)} commit(s))"
     )
-    return len(notices)
+    return len(names), outcomes
 
 
 def _committed_refs(repo: IncidentRepo, batch: str, head: Any) -> set[str]:
@@ -221,7 +242,7 @@ def _restore(repo: IncidentRepo, refs: list[str]) -> None:
         if code == "??":
             (repo.root / path).unlink(missing_ok=True)
         elif "A" in code:  # registered (intent to add) just before its commit
-            repo.git.run("rm", "--cached", "--quiet", "--", path)
+            repo.git.run_indexed("rm", "--cached", "--quiet", "--", path)
             (repo.root / path).unlink(missing_ok=True)
         elif "M" in code:
-            repo.git.run("checkout", "HEAD", "--", path)
+            repo.git.run_indexed("checkout", "HEAD", "--", path)

@@ -103,6 +103,14 @@ class GitCore:
     def run(self, *args: str, stdin: str | None = None) -> str:
         return run_git(args, self.top, stdin=stdin).stdout
 
+    def run_indexed(self, *args: str) -> str:
+        """Run a command that takes `.git/index.lock`, waiting while another holds it;
+        a lock held throughout is one line saying how old it is and what to do."""
+        result = self._run_retrying(args)
+        if result.returncode != 0:
+            raise GitError(git_message(args, result.stderr + result.stdout))
+        return result.stdout
+
     def _run_retrying(self, args: Sequence[str], *, stdin: str | None = None) -> Completed:
         """Run a command that takes `.git/index.lock`, retrying while someone holds it.
 
