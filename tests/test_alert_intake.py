@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from incidentctl.alerts.notice import Notice
 from incidentctl.repo.incidents import IncidentRepo
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "alerts"
+sys.path.insert(0, str(FIXTURES / "malformed"))
 T0 = datetime(2026, 11, 24, 14, 5, tzinfo=timezone.utc)
 
 
@@ -238,10 +240,24 @@ def test_one_commit_per_incident_per_batch(repo: Repo) -> None:
         '{"hello": "world"}',
         '{"spec_id": "x", "metric": "y"}',
         "@/no/such/file",
+        "@malformed/non-utf8.bin",
+        "@10 MB",
+        "@10,000 deep",
     ],
 )
-def test_bad_payload_is_one_line_exit_1_and_nothing_written(repo: Repo, payload: str) -> None:
+def test_bad_payload_is_one_line_exit_1_and_nothing_written(
+    repo: Repo, payload: str, tmp_path: Path
+) -> None:
     """Every bad payload: exit 1, one line on stderr, no traceback, no commit, no file."""
+    from make_hostile import big_body, deep_json
+
+    made = {"@10 MB": big_body(), "@10,000 deep": deep_json()}
+    if payload in made:
+        path = tmp_path / "payload.json"
+        path.write_bytes(made[payload])
+        payload = f"@{path}"
+    elif payload.startswith("@malformed/"):
+        payload = f"@{FIXTURES / payload[1:]}"
     before = repo.commits()
     result = subprocess.run(
         [console_script(), "--repo", str(repo.path), "open", "--alert-payload", payload],
