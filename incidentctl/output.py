@@ -29,6 +29,11 @@ def to_json(data: Any) -> str:
     """One JSON document; control and bidi characters inside strings as `\\uXXXX`."""
     import json
 
+    if isinstance(data, list) and all(isinstance(item, dict) for item in data):
+        # One element per line: readable, and each encoded by json's C encoder (the
+        # indenting one is pure Python, about 250 ms for 10,000 rows of `list`).
+        rows = ",\n".join("  " + json.dumps(item, ensure_ascii=False) for item in data)
+        return json_safe(f"[\n{rows}\n]" if data else "[]")
     return json_safe(json.dumps(data, indent=2, ensure_ascii=False))
 
 

@@ -183,8 +183,8 @@ def list_(
     as_json: bool,
 ) -> None:
     """List incidents, newest first."""
-    from ..incident.model import ACTIVE, parse_severity, parse_status
     from ..incident.timeutil import parse_date
+    from ..incident.vocab import ACTIVE, parse_severity, parse_status
 
     wanted: set[Status] = set()
     for value in statuses:

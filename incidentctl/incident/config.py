@@ -179,6 +179,19 @@ class Config(Record):
         """The table `[name]` of a capability (one of SECTIONS), as read; {} if absent."""
         return self.sections.get(name, {})
 
+    def id_matcher_re(self) -> Callable[[str], str | None]:
+        """`id_matcher` through a compiled regular expression: faster per name, for
+        commands that read thousands of names and have imported `re` anyway."""
+        import re
+
+        pattern = re.compile(rf"({self.id_regex()})(?:-[^/]*)?\.md\Z")
+
+        def match(name: str) -> str | None:
+            found = pattern.match(name)
+            return found.group(1) if found else None
+
+        return match
+
     def id_matcher(self) -> Callable[[str], str | None]:
         r"""A function giving the ID an incident file name starts with, or None.
 

@@ -98,7 +98,7 @@ class RepoBase:
 
         return re.compile(rf"^({self.config.id_regex()})(?:-[^/]*)?\.md$")
 
-    def _names(self, containing: str = "") -> list[tuple[str, str, str, str | None]]:
+    def names(self, containing: str = "") -> list[tuple[str, str, str, str | None]]:
         """(id, year folder, file name, problem) of every incident file, as plain strings.
 
         `problem` is None for a regular file, else why the entry is no incident file
@@ -106,15 +106,16 @@ class RepoBase:
         `containing`: only file names holding this text (lower case), which spares the
         ID matcher the other files when `log` looks for one incident among thousands.
         """
-        found, _ = self._scan(containing)
+        found, _ = self.scan(containing)
         return found
 
-    def _scan(
-        self, containing: str = ""
+    def scan(
+        self, containing: str = "", *, many: bool = False
     ) -> tuple[list[tuple[str, str, str, str | None]], list[tuple[str, str]]]:
-        """`_names`, and (path, problem) of the links among the year folders."""
+        """`names`, and (path, problem) of the links among the year folders. `many`:
+        every name will be matched (a compiled pattern pays off; `log` wants none)."""
         top = self._checked_top()
-        id_of = self.config.id_matcher()
+        id_of = self.config.id_matcher_re() if many else self.config.id_matcher()
         found = []
         odd: list[tuple[str, str]] = []
         try:
@@ -168,11 +169,11 @@ class RepoBase:
         Only regular files: the other entries are in `unusable()`.
         """
         base = self.incidents_dir
-        return [(i, base / folder / name) for i, folder, name, bad in self._names() if not bad]
+        return [(i, base / folder / name) for i, folder, name, bad in self.names() if not bad]
 
     def unusable(self) -> list[tuple[str, str]]:
         """(path, why) of entries that look like incidents but are no regular files."""
-        found, odd = self._scan()
+        found, odd = self.scan()
         top = self.config.incidents_dir.rstrip("/")
         bad = [(f"{top}/{folder}/{name}", why) for _, folder, name, why in found if why]
         return sorted(bad + odd)
@@ -189,7 +190,7 @@ class RepoBase:
         wanted = ref.strip().lower()
         if not wanted or not _ID_CHARS.issuperset(wanted):
             raise NotFound(f"{ref!r} is not an incident ID; see `incidentctl list`")
-        names, odd = self._scan(containing=wanted)
+        names, odd = self.scan(containing=wanted)
         exact = [n for n in names if n[0].lower() == wanted]
         matches = exact or [n for n in names if n[0].lower().endswith(wanted)]
         if not matches:

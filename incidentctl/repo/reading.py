@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from ..errors import InvalidIncident
-from ..incident.file import IncidentFile
-from ..incident.validation import validation_error
 from .base import RepoBase
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
@@ -21,27 +18,14 @@ if TYPE_CHECKING:
 def valid_incidents(
     repo: RepoBase, warn: Callable[[str], None] | None = None
 ) -> list[tuple[Incident, Path]]:
-    """Every incident that parses and validates; the others are reported to `warn`."""
-    from pydantic import ValidationError
+    """Every incident that parses and validates, as models; the others go to `warn`."""
+    from pathlib import Path
 
     from ..incident.model import Incident
+    from .records import records
 
-    out = []
-    if warn:
-        for rel, why in repo.unusable():
-            warn(f"skipped {rel}: {why}")
-    for _, path in repo.files():
-        rel = repo.rel(path)
-        try:
-            file = IncidentFile.read(path, rel, root=repo.git.top)
-            out.append((Incident.model_validate(file.data), path))
-        except InvalidIncident as exc:
-            if warn:
-                warn(f"skipped {exc}")
-        except ValidationError as exc:
-            if warn:
-                warn(f"skipped {validation_error(exc, file)}")
-    return out
+    root = Path(repo.git.top)
+    return [(Incident.model_validate(r.data), root / r.path) for r in records(repo, warn)]
 
 
 def summaries(
@@ -52,34 +36,44 @@ def summaries(
     since: date | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> list[Summary]:
-    """Incidents matching the filters, newest first; invalid files are reported."""
+    """Incidents matching the filters, newest first; invalid files are reported.
+
+    Read from the cache of front matters (records.py): no YAML, no model."""
+    from .records import records
     from .rows import Summary
 
-    wanted_status = set(statuses)
-    wanted_severity = set(severities)
+    wanted_status = {s.value for s in statuses}
+    wanted_severity = {s.value for s in severities}
     start = datetime(since.year, since.month, since.day, tzinfo=timezone.utc) if since else None
     rows: list[Summary] = []
-    for incident, path in valid_incidents(repo, warn):
-        if wanted_status and incident.status not in wanted_status:
+    for record in records(repo, warn):
+        data = record.data
+        if wanted_status and data["status"] not in wanted_status:
             continue
-        if wanted_severity and incident.severity not in wanted_severity:
+        if wanted_severity and data["severity"] not in wanted_severity:
             continue
-        if start and incident.opened_at < start:
+        opened = _time(data["opened_at"])
+        if start and opened < start:
             continue
+        resolved = data.get("resolved_at")
         rows.append(
             Summary(
-                incident.id,
-                incident.title,
-                incident.status.value,
-                incident.severity.value,
-                incident.opened_at,
-                incident.resolved_at,
-                repo.rel(path),
-                incident.commander,
+                data["id"],
+                data["title"],
+                data["status"],
+                data["severity"],
+                opened,
+                _time(resolved) if resolved else None,
+                record.path,
+                data.get("commander"),
             )
         )
     rows.sort(key=lambda r: r.opened_at, reverse=True)
     return rows
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def history(repo: RepoBase, ref: str) -> tuple[str, list[Commit]]:
