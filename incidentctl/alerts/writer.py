@@ -20,6 +20,7 @@ from typing import Any
 from ..errors import IncidentctlError
 from ..repo.incidents import IncidentRepo
 from . import formats, intake
+from .folding import Outcome
 from .notice import Notice
 from .spool import Spool
 
@@ -148,7 +149,7 @@ class Writer(threading.Thread):
         self.spool.done(kept)
         self._count(outcomes, len(kept))
 
-    def _count(self, outcomes: list[intake.Outcome], applied: int) -> None:
+    def _count(self, outcomes: list[Outcome], applied: int) -> None:
         with self.stats.lock:
             self.stats.applied += applied
             self.stats.batches += 1
@@ -179,7 +180,7 @@ class Writer(threading.Thread):
 
 def recover(
     repo: IncidentRepo, spool: Spool, log: Callable[[str], None]
-) -> tuple[int, list[intake.Outcome]]:
+) -> tuple[int, list[Outcome]]:
     """Settle a batch that a crash (or a failed attempt) interrupted: how many of its
     payloads are now applied, and what applying the rest did."""
     journal = spool.read_journal()

@@ -12,7 +12,7 @@ import os
 from ..errors import IncidentctlError
 from ..incident.configfile import load as load_config
 from . import actions as action_items
-from . import editing, lifecycle, reading, syncing
+from . import editing, lifecycle, reading, records, syncing
 from .base import Change, RepoBase
 from .git import GitRepo
 
@@ -74,6 +74,7 @@ class IncidentRepo(RepoBase):
     # Many clones.
     sync = syncing.sync
     # Reading many.
+    records = records.records
     valid_incidents = reading.valid_incidents
     summaries = reading.summaries
     history = reading.history
