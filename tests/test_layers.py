@@ -35,6 +35,7 @@ LAYERS = {
     "review": CAPABILITY,
     "github": CAPABILITY,
     "alerts": CAPABILITY,
+    "history": CAPABILITY,
     "cli": ENTRY,
     "fastpath": ENTRY,
     "output": ENTRY,

@@ -43,9 +43,9 @@ def cli(ctx: click.Context, repo: Path | None) -> None:
 
 
 def _register() -> None:
-    from . import alerts, incident, issues, read, repo, review, team
+    from . import alerts, history, incident, issues, maintenance, read, repo, review, site, team
 
-    for module in (incident, read, review, issues, team, repo, alerts):
+    for module in (incident, read, review, issues, team, repo, alerts, history, maintenance, site):
         for command in module.COMMANDS:
             cli.add_command(command)
 

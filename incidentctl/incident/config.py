@@ -38,7 +38,15 @@ ID_CHECKS: dict[str, tuple[int, Callable[[str], bool]]] = {
 class SeverityPolicy(Record):
     """What a severity means and what it asks of responders."""
 
-    __slots__ = ("name", "description", "response", "update_every", "postmortem", "sections")  # noqa: RUF023 (field order)
+    __slots__ = (  # noqa: RUF023 (field order)
+        "name",
+        "description",
+        "response",
+        "update_every",
+        "postmortem",
+        "sections",
+        "respond_within",
+    )
 
     def __init__(
         self,
@@ -48,6 +56,7 @@ class SeverityPolicy(Record):
         update_every: str,
         postmortem: bool,
         sections: tuple[str, ...] | None = None,  # None: the [postmortem] required_sections
+        respond_within: str = "1h",  # the response target `stats` measures acknowledging by
     ):
         self.name = name
         self.description = description
@@ -55,6 +64,7 @@ class SeverityPolicy(Record):
         self.update_every = update_every
         self.postmortem = postmortem
         self.sections = sections
+        self.respond_within = respond_within
 
 
 DEFAULT_SEVERITIES = {
@@ -64,6 +74,8 @@ DEFAULT_SEVERITIES = {
         "immediate",
         "30m",
         True,
+        None,
+        "15m",
     ),
     "SEV-2": SeverityPolicy(
         "SEV-2",
@@ -71,6 +83,8 @@ DEFAULT_SEVERITIES = {
         "< 15 min to 1 h",
         "2h",
         True,
+        None,
+        "1h",
     ),
     "SEV-3": SeverityPolicy(
         "SEV-3",
@@ -78,6 +92,8 @@ DEFAULT_SEVERITIES = {
         "< 4 h",
         "1d",
         False,
+        None,
+        "4h",
     ),
     "SEV-4": SeverityPolicy(
         "SEV-4",
@@ -85,6 +101,8 @@ DEFAULT_SEVERITIES = {
         "next business day",
         "1w",
         False,
+        None,
+        "1d",
     ),
 }
 

@@ -77,7 +77,7 @@ class ConfigCache:
     """The last validated Config of this clone, in `marshal` form, in the .git folder."""
 
     FILE_NAME = "incidentctl-config-cache"
-    FORMAT = 2
+    FORMAT = 3
 
     def __init__(self, cache_dir: StrPath, raw: bytes):
         from .. import __version__
@@ -127,7 +127,16 @@ def to_plain(config: Config) -> tuple[Any, ...]:
         config.default_environment,
         config.roles,
         tuple(
-            (key, p.name, p.description, p.response, p.update_every, p.postmortem, p.sections)
+            (
+                key,
+                p.name,
+                p.description,
+                p.response,
+                p.update_every,
+                p.postmortem,
+                p.sections,
+                p.respond_within,
+            )
             for key, p in config.severities.items()
         ),
         config.required_sections,
@@ -291,6 +300,8 @@ def parse(data: dict[str, Any]) -> Config:
         update_every = sev.text("update_every", base.update_every)
         _duration(sev, "update_every", update_every)
         sections = sev.texts("sections", ()) if "sections" in sev.data else None
+        respond_within = sev.text("respond_within", base.respond_within)
+        _duration(sev, "respond_within", respond_within)
         severities[name] = SeverityPolicy(
             name,
             sev.text("description", base.description),
@@ -298,6 +309,7 @@ def parse(data: dict[str, Any]) -> Config:
             update_every,
             sev.flag("postmortem", base.postmortem),
             sections,
+            respond_within,
         )
         sev.done()
 

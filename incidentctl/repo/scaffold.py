@@ -24,6 +24,7 @@ CONFIG_TEMPLATE = """\
 # description = "Critical: full outage, data loss or security breach; all hands"
 # response = "immediate"
 # update_every = "30m"
+# respond_within = "15m"               # the acknowledgement target `stats` measures
 # postmortem = true                    # a post-mortem is required before closing
 
 # [severities.SEV-2]

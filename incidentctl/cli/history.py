@@ -1,0 +1,7 @@
+"""History: `stats`, `report`, `export`."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

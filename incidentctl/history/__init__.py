@@ -1,0 +1,1 @@
+"""Incident history: metrics, stats, the monthly report, export, the static site."""
