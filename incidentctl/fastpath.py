@@ -16,7 +16,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy kno
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-KINDS = ("note", "decision", "action", "comms")
+KINDS = ("note", "decision", "action", "comms", "public")
 _VALUED = {"--at": "at", "--kind": "kind", "-k": "kind"}
 _FLAGS = {
     "--no-commit": ("commit", False),

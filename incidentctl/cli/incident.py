@@ -23,7 +23,7 @@ from .common import (
 )
 
 SEVERITY_HELP = "SEV-1..SEV-4 (also 1..4, P0..P3, critical/high/medium/low)."
-ENTRY_KINDS = ["note", "decision", "action", "comms"]
+ENTRY_KINDS = ["note", "decision", "action", "comms", "public"]
 
 
 def _time(value: str | None, what: str) -> datetime | None:
