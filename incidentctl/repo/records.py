@@ -17,23 +17,30 @@ wrong, only missing. Entries of blobs no longer present are dropped on save.
 from __future__ import annotations
 
 import os
-from typing import Any, NamedTuple
 
 from ..errors import InvalidIncident
 from ..incident.file import IncidentFile
+from ..record import Record
 from .base import RepoBase
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
+if TYPE_CHECKING:
+    from typing import Any
 
 FORMAT = 1  # of the cache files; with incidentctl's version, part of their key
 
 
-class IncidentRecord(NamedTuple):
+class IncidentRecord(Record):
     """One valid incident: where it is, its front matter as JSON values (timestamps as
     RFC 3339 strings in UTC, enums as their values), and, when asked for, its timeline
     (`{"at", "author", "kind", "text"}` each, oldest first)."""
 
-    path: str
-    data: dict[str, Any]
-    timeline: list[dict[str, str]] | None
+    __slots__ = ("path", "data", "timeline")  # noqa: RUF023 (field order)
+
+    def __init__(self, path: str, data: dict[str, Any], timeline: list[dict[str, str]] | None):
+        self.path = path
+        self.data = data
+        self.timeline = timeline
 
 
 def records(
