@@ -1,10 +1,11 @@
-"""`incidentctl log` without click: the command responders type most, mid-outage.
+"""`incidentctl log` and `show ID --json` without click.
 
-Importing click costs more than the git commit that `log` makes (bench/README.md),
-so the documented form of `log` is parsed here and handed to the same core and the
-same output code as the click command. Anything else, including `-h`, a bad option
-or a missing argument, returns None and goes through click, so help and usage
-errors stay click's own.
+`log` is the command responders type most, mid-outage, and scripts ask `show --json`
+about one incident again and again. Importing click costs more than the git commit
+that `log` makes (bench/README.md), so the documented forms of these two are parsed
+here and handed to the same core and the same output code as the click commands.
+Anything else, including `-h`, a bad option or a missing argument, returns None and
+goes through click, so help and usage errors stay click's own.
 """
 
 from __future__ import annotations
@@ -75,13 +76,73 @@ def parse(argv: Sequence[str]) -> dict[str, object] | None:
     return opts
 
 
+def parse_show(argv: Sequence[str]) -> dict[str, object] | None:
+    """The options of `[--repo P] show ID --json`, or None if this is not that."""
+    args = list(argv)
+    repo: str | None = os.environ.get("INCIDENTCTL_REPO") or None
+    while args and args[0] != "show":
+        head = args.pop(0)
+        if head == "--repo" and args:
+            repo = args.pop(0)
+        elif head.startswith("--repo="):
+            repo = head.split("=", 1)[1]
+        else:
+            return None
+    if not args or repo == "" or (repo and os.path.isfile(repo)):
+        return None
+    rest = args[1:]
+    if "--json" not in rest:
+        return None
+    rest.remove("--json")
+    if len(rest) != 1 or rest[0].startswith("-"):
+        return None
+    return {"repo": repo, "id": rest[0]}
+
+
+def show(opts: dict[str, object]) -> int:
+    """`show ID --json`: the front matter from the cache of front matters (records.py)
+    when the file's bytes were seen before, so neither YAML nor the model is loaded."""
+    from .errors import IncidentctlError, InvalidIncident
+    from .output import to_json
+    from .repo.incidents import IncidentRepo
+    from .repo.records import front_matter
+    from .safetext import safe
+
+    repo = None
+    try:
+        repo = IncidentRepo.open(str(opts["repo"]) if opts["repo"] else None)
+        ident, path = repo._locate(str(opts["id"]))
+        rel = repo.rel(path)
+        file, data = front_matter(repo, rel, path)
+        if data.get("id") != ident:
+            raise InvalidIncident(
+                f"the file name says {ident} but `id` is {data.get('id')!r}; make them agree",
+                path=rel,
+                line=file.key_line("id"),
+            )
+        document = {**data, "path": rel, "timeline": [e.as_json() for e in file.timeline()]}
+    except IncidentctlError as exc:
+        sys.stderr.write(f"Error: {safe(str(exc))}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("\nAborted!\n")
+        return 1
+    finally:
+        if repo is not None:
+            repo.git.close()
+    sys.stdout.write(to_json(document) + "\n")
+    return 0
+
+
 def run(argv: Sequence[str]) -> int | None:
-    """Run `log` if argv is that; the exit status, or None to let click handle it."""
+    """Run `log` or `show ID --json` if argv is one of them; the exit status, or None
+    to let click handle it."""
     if "_INCIDENTCTL_COMPLETE" in os.environ:
         return None
     opts = parse(argv)
     if opts is None:
-        return None
+        shown = parse_show(argv)
+        return show(shown) if shown is not None else None
     from .repo.proc import start_git
 
     # The entry needs the author's name: git works it out while the rest loads.

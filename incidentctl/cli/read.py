@@ -47,15 +47,10 @@ def show(state: State, incident_id: str, as_json: bool) -> None:
     repo = state.repo()
     file, incident = repo.get(incident_id)
     entries = file.timeline()
-    if as_json:
-        data: dict[str, Any] = incident.model_dump(mode="json")
-        for key in data:
-            if isinstance(getattr(incident, key, None), datetime):
-                data[key] = _ts(getattr(incident, key))
-        from ..incident.file import normalise
+    if as_json:  # fastpath.py answers this form without click when it can
+        from ..incident.jsonview import front_matter_json
 
-        for key, value in file.data.items():  # a team's own x- keys are front matter too
-            data.setdefault(str(key), normalise(value))
+        data = front_matter_json(file, incident)
         data["path"] = file.path
         data["timeline"] = [e.as_json() for e in entries]
         emit_json(data)

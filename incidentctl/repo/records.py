@@ -9,9 +9,12 @@ untracked) is read and hashed as git would hash it. A hand edit, a branch switch
 pull or a rebase changes the bytes, so the id, so the entry: a cache entry is never
 wrong, only missing. Entries of blobs no longer present are dropped on save.
 
-    records-fm        blob id -> the validated front matter as JSON values, or the
-                      one-line error of a file that does not validate
-    records-timeline  blob id -> the timeline entries (loaded only when asked for)
+    records/fm-XX        blob id -> the front matter as `show --json` prints it, or the
+                         one-line error of a file that does not validate
+    records/timeline-XX  blob id -> the timeline entries (loaded only when asked for)
+
+XX is the blob id's first two hex digits: 256 small files, so that one incident
+(`show`) reads one of them and a whole listing reads them all.
 """
 
 from __future__ import annotations
@@ -50,8 +53,6 @@ def records(
     timelines: bool = False,
 ) -> list[IncidentRecord]:
     """Every incident that validates, by file name order; the others go to `warn`."""
-    from .. import __version__
-
     found, odd = repo.scan(many=True)  # one pass over the folders serves both
     top = repo.config.incidents_dir.rstrip("/")
     if warn:
@@ -65,10 +66,8 @@ def records(
         if problem is None
     ]
     known = _index_blobs(repo, top)
-    cache_dir = os.path.join(repo.git.gitdir, "incidentctl")
-    key = (FORMAT, __version__)
-    fronts = _Cache(os.path.join(cache_dir, "records-fm"), key)
-    times = _Cache(os.path.join(cache_dir, "records-timeline"), key) if timelines else None
+    fronts = _Cache(repo, "fm")
+    times = _Cache(repo, "timeline") if timelines else None
     out = []
     for rel, path in files:
         blob = known.get(rel)
@@ -81,21 +80,41 @@ def records(
                 warn(f"skipped {entry}")
             continue
         out.append(IncidentRecord(rel, entry, timeline))
-    fronts.save()
+    fronts.save(prune=True)
     if times is not None:
-        times.save()
+        times.save(prune=True)
     return out
+
+
+def front_matter(repo: RepoBase, rel: str, path: str) -> tuple[IncidentFile, dict[str, Any]]:
+    """One incident file and its front matter as `show --json` prints it: from the cache
+    when its bytes were seen before (no YAML, no model), else parsed and validated."""
+    from ..incident.storage import decode, read_limited
+
+    raw = read_limited(path, rel, root=repo.git.top)
+    file = IncidentFile(decode(raw, rel), rel, known=repo.known)
+    fronts = _Cache(repo, "fm")
+    blob = _blob_id(raw)
+    data = fronts.get(blob)
+    if not isinstance(data, dict):
+        data = _validated(file)  # raises the file's own error
+        fronts.put(blob, data)
+        fronts.save()
+    return file, data
+
+
+def _validated(file: IncidentFile) -> dict[str, Any]:
+    from ..incident.jsonview import front_matter_json
+    from ..incident.validation import validate
+
+    return front_matter_json(file, validate(file))
 
 
 def _read(
     repo: RepoBase, rel: str, path: str, fronts: _Cache, times: _Cache | None
 ) -> tuple[str, Any, list[dict[str, str]] | None]:
     """Parse and validate one file; remember what it gave under its content's blob id."""
-    from pydantic import ValidationError
-
-    from ..incident.model import Incident
     from ..incident.storage import read_limited
-    from ..incident.validation import validation_error
 
     try:
         raw = read_limited(path, rel, root=repo.git.top)
@@ -106,14 +125,13 @@ def _read(
     timeline = times.get(blob) if times is not None else None
     if entry is not None and (times is None or timeline is not None):
         return blob, entry, timeline
+    data: Any
     try:
         file = IncidentFile(_decode(raw, rel), rel)
-        data: Any = Incident.model_validate(file.data).model_dump(mode="json")
+        data = _validated(file)
         timeline = [e.as_json() for e in file.timeline()] if times is not None else None
     except InvalidIncident as exc:
         data, timeline = str(exc), []
-    except ValidationError as exc:
-        data, timeline = str(validation_error(exc, file)), []
     fronts.put(blob, data)
     if times is not None and timeline is not None:
         times.put(blob, timeline)
@@ -159,50 +177,86 @@ def _index_blobs(repo: RepoBase, top: str) -> dict[str, str]:
 
 
 class _Cache:
-    """One cache file: {blob id: value}, in marshal form, written atomically."""
+    """{blob id: value} in 256 marshal files by the id's first two hex digits, each
+    loaded when first asked for and written atomically when it changed."""
 
-    def __init__(self, path: str, key: tuple[Any, ...]):
+    def __init__(self, repo: RepoBase, kind: str):
+        from .. import __version__
+
+        self.folder = os.path.join(repo.git.gitdir, "incidentctl", "records")
+        self.kind = kind
+        self.key = (FORMAT, __version__)
+        self.shards: dict[str, dict[str, Any]] = {}
+        self.used: dict[str, set[str]] = {}
+        self.changed: set[str] = set()
+
+    def _shard(self, prefix: str) -> dict[str, Any]:
         import marshal
 
-        self.path = path
-        self.key = key
-        self.entries: dict[str, Any] = {}
-        self.used: set[str] = set()
-        self.changed = False
-        try:
-            with open(path, "rb") as handle:
-                # Written only by incidentctl into this clone's .git folder, trusted as
-                # much as .git/config and hooks; marshal runs no code.
-                stored_key, entries = marshal.loads(handle.read())  # noqa: S302
-            if stored_key == key and isinstance(entries, dict):
-                self.entries = entries
-        except Exception:  # missing, torn, or from another version: start afresh
-            self.entries = {}
+        found = self.shards.get(prefix)
+        if found is None:
+            found = {}
+            try:
+                with open(os.path.join(self.folder, f"{self.kind}-{prefix}"), "rb") as handle:
+                    # Written only by incidentctl into this clone's .git folder, trusted
+                    # as much as .git/config and hooks; marshal runs no code.
+                    stored_key, entries = marshal.loads(handle.read())  # noqa: S302
+                if stored_key == self.key and isinstance(entries, dict):
+                    found = entries
+            except Exception:  # missing, torn, or from another version: start afresh
+                found = {}
+            self.shards[prefix] = found
+            self.used[prefix] = set()
+        return found
 
     def get(self, blob: str) -> Any:
-        self.used.add(blob)  # (a miss is put under the same id right after)
-        return self.entries.get(blob)
+        prefix = blob[:2]
+        shard = self._shard(prefix)
+        self.used[prefix].add(blob)  # (a miss is put under the same id right after)
+        return shard.get(blob)
 
     def put(self, blob: str, value: Any) -> None:
-        self.entries[blob] = value
-        self.used.add(blob)
-        self.changed = True
+        prefix = blob[:2]
+        self._shard(prefix)[blob] = value
+        self.used[prefix].add(blob)
+        self.changed.add(prefix)
 
-    def save(self) -> None:
-        """Write the entries in use, if anything changed; failing to cache fails nothing."""
+    def save(self, *, prune: bool = False) -> None:
+        """Write the shards that changed (with `prune`, after a pass over every file:
+        also those holding entries of blobs no longer seen). Failing to cache fails
+        nothing."""
         import marshal
 
-        if not self.changed and len(self.used) == len(self.entries):
-            return
-        kept = {blob: self.entries[blob] for blob in self.used if blob in self.entries}
-        tmp = f"{self.path}.{os.getpid()}.tmp"
-        try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            with open(tmp, "wb") as handle:
-                handle.write(marshal.dumps((self.key, kept)))
-            os.replace(tmp, self.path)
-        except (OSError, ValueError):
-            try:  # noqa: SIM105
-                os.unlink(tmp)
-            except OSError:
-                pass
+        for prefix, shard in self.shards.items():
+            used = self.used[prefix]
+            stale = prune and len(used) != len(shard)
+            if prefix not in self.changed and not stale:
+                continue
+            kept = {blob: shard[blob] for blob in used if blob in shard} if prune else shard
+            path = os.path.join(self.folder, f"{self.kind}-{prefix}")
+            tmp = f"{path}.{os.getpid()}.tmp"
+            try:
+                os.makedirs(self.folder, exist_ok=True)
+                with open(tmp, "wb") as handle:
+                    handle.write(marshal.dumps((self.key, kept)))
+                os.replace(tmp, path)
+            except (OSError, ValueError):
+                try:  # noqa: SIM105
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+        if prune:  # shards no file maps to any more
+            for name in _listdir(self.folder):
+                kind, _, prefix = name.partition("-")
+                if kind == self.kind and len(prefix) == 2 and prefix not in self.shards:
+                    try:  # noqa: SIM105
+                        os.unlink(os.path.join(self.folder, name))
+                    except OSError:
+                        pass
+
+
+def _listdir(folder: str) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []
