@@ -8,7 +8,9 @@ alert out of three is recorded as such and changes nothing else; when all have
 resolved the incident says so and, with `alerts.resolve_to`, moves on. A repeat
 that changes nothing is counted in one entry ("Fired again x12 since 14:05Z", with a
 multiplication sign) instead of a line per payload. Each incident touched gets one
-commit.
+commit. A payload for a service under maintenance (a window in progress when it was
+received: repo/maintenance.py) opens or touches no incident: it is listed in the
+window's file instead, one commit per window.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ..incident.model import Incident, IncidentType, Status
 from ..incident.timeline import Entry
 from ..incident.timeutil import utcnow
 from ..incident.vocab import parse_severity
+from ..repo import maintenance
 from ..repo.incidents import IncidentRepo
 from .config import AlertsConfig, environment
 from .config import load as load_settings
@@ -60,13 +63,14 @@ def apply(
     severity, type, environment, services, commander, summary) replace what the payload
     says for an incident opened here (`open TITLE --alert-payload …`)."""
     settings = load_settings(repo.config)
-    groups: dict[str, list[tuple[Notice, datetime]]] = {}
-    for notice, received in notices:  # incident files keep times to the second
-        groups.setdefault(notice.ref, []).append((notice, received.replace(microsecond=0)))
-    outcomes = []
+    outcomes: list[Outcome] = []
     with repo.git.lock():
         if commit:
             repo.refuse_commit()
+        kept = _suppress(repo, notices, commit, trailers or {}, outcomes)
+        groups: dict[str, list[tuple[Notice, datetime]]] = {}
+        for notice, received in kept:  # incident files keep times to the second
+            groups.setdefault(notice.ref, []).append((notice, received.replace(microsecond=0)))
         known = find(repo, list(groups)) if dedupe else {}
         for ref, group in groups.items():
             outcome = _apply_group(
@@ -81,6 +85,45 @@ def apply(
             )
             outcomes.append(outcome)
     return outcomes
+
+
+def _suppress(
+    repo: IncidentRepo,
+    notices: Sequence[tuple[Notice, datetime]],
+    commit: bool,
+    trailers: dict[str, str],
+    outcomes: list[Outcome],
+) -> list[tuple[Notice, datetime]]:
+    """Record each payload for a service under maintenance in its window (an outcome
+    with no incident, `ignored`); the payloads left to apply. A payload naming no
+    service is never suppressed."""
+    if not any(notice.services for notice, _ in notices):
+        return list(notices)
+    windows = maintenance.windows(repo)
+    kept = []
+    held: dict[str, tuple[dict[str, Outcome], list[maintenance.Suppressed]]] = {}
+    for notice, received in notices:
+        at = received.replace(microsecond=0)
+        window = maintenance.active_for(repo, notice.services, at, among=windows)
+        if window is None:
+            kept.append((notice, received))
+            continue
+        by_ref, alerts = held.setdefault(window.id, ({}, []))
+        outcome = by_ref.setdefault(
+            notice.ref, Outcome(notice.ref, extra={"maintenance": window.id})
+        )
+        outcome.payloads += 1
+        outcome.ignored += 1
+        alerts.append(maintenance.Suppressed(at, notice.format, notice.key, notice.title))
+    for ident, (by_ref, alerts) in held.items():
+        # `Alert-Ref` names the keys, so that a receiver's batch cut short by a crash is
+        # not recorded twice (writer.recover skips the keys it finds committed).
+        refs = {**trailers, "Alert-Ref": " ".join(by_ref)}
+        sha = maintenance.record_alerts(repo, ident, alerts, commit=commit, trailers=refs)
+        for outcome in by_ref.values():
+            outcome.commit = sha
+            outcomes.append(outcome)
+    return kept
 
 
 def find(repo: IncidentRepo, refs: list[str]) -> dict[str, list[_Known]]:

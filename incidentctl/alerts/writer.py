@@ -164,6 +164,11 @@ class Writer(threading.Thread):
                 self.log(
                     f"{what} {outcome.id}: {outcome.payloads} payload(s) ({outcome.alert_key})"
                 )
+            elif outcome.extra.get("maintenance"):
+                window = outcome.extra["maintenance"]
+                self.log(
+                    f"held back by {window}: {outcome.payloads} payload(s) ({outcome.alert_key})"
+                )
 
     def _sync(self, repo: IncidentRepo) -> None:
         try:
@@ -233,6 +238,7 @@ def _restore(repo: IncidentRepo, refs: list[str]) -> None:
     if not refs:
         return
     paths = repo.git.files_containing(refs, repo.config.incidents_dir)
+    paths += repo.git.files_containing(refs, "maintenance")  # windows that held alerts back
     if not paths:
         return
     status = repo.git.run("status", "--porcelain", "-z", "--untracked-files=all", "--", *paths)

@@ -33,6 +33,13 @@ def open_from_alert(
     )
     if as_json:
         emit_json({**outcome.as_json(), "path": outcome.path})
+    elif outcome.extra.get("maintenance"):
+        click.echo(
+            f"Held back: {notice.format} alert for {safe(', '.join(notice.services))} during "
+            f"maintenance {safe(outcome.extra['maintenance'])}; recorded in its file "
+            f"({commit_note(outcome.commit)})",
+            err=True,
+        )
     elif outcome.id is None:
         click.echo(
             f"No open incident for this {notice.format} alert ({notice.status}); nothing changed",

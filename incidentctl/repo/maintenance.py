@@ -1,9 +1,9 @@
 """Maintenance windows: files under `maintenance/<year>/`, and the alerts they suppress.
 
 A window is Markdown with YAML front matter, committed like an incident. Only
-`scheduled` and `cancelled` are stored; in progress and completed follow from the
-time. While one is in progress, an alert for one of its services is listed under
-`## Suppressed alerts` in its file instead of opening an incident (alerts/intake.py).
+`scheduled` and `cancelled` are stored; in progress and completed follow from the time.
+While one is in progress, an alert for one of its services is listed in its file
+instead of opening an incident (alerts/intake.py).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class Window:
     commit: str | None = field(default=None, compare=False)  # made by add or cancel
 
     def state(self, now: datetime) -> str:
-        """ "scheduled" (before start), "in_progress", "completed" (after end), "cancelled"."""
+        """`scheduled` (before start), `in_progress`, `completed` (after end), `cancelled`."""
         if self.status == "cancelled":
             return "cancelled"
         if now < self.start:
@@ -99,10 +99,7 @@ class Suppressed:
 
 
 def windows(repo: RepoBase, warn: Warn = None) -> list[Window]:
-    """Every valid window, by start (then ID); the others go to `warn`, skipped.
-
-    Never raises for a bad file or folder: alert intake reads this on every batch.
-    """
+    """Every valid window by start; the others go to `warn` (never raised: intake)."""
     found = []
     for _, rel in _names(repo, warn):
         try:
@@ -119,15 +116,11 @@ def active_for(
     *,
     among: Sequence[Window] | None = None,
 ) -> Window | None:
-    """The window (not cancelled, start <= at < end) holding one of `services`
-    (case-insensitive), the earliest-starting of several; None if there is none.
-    `among`: the windows, read once for a batch of alerts."""
+    """The first window (not cancelled, start <= at < end) for one of `services` (any case),
+    or None; `among`: the windows, read once for a batch of alerts."""
     wanted = list(services)
-    if not wanted:
-        return None
-    return next(
-        (w for w in (windows(repo) if among is None else among) if w.covers(wanted, at)), None
-    )
+    found = (w for w in (windows(repo) if among is None else among) if w.covers(wanted, at))
+    return next(found, None) if wanted else None
 
 
 def _skip(warn: Warn, message: str) -> None:
@@ -136,22 +129,14 @@ def _skip(warn: Warn, message: str) -> None:
 
 
 def _names(repo: RepoBase, warn: Warn) -> list[tuple[str, str]]:
-    """(ID, path from the root) of every window file by its name. Nothing is followed
-    through a link (a linked file is refused when read); odd entries go to `warn`."""
+    """(ID, path) of every window file by its name (`_read` refuses links); odd ones: `warn`."""
     import re
 
-    from ..incident.safefs import symlink_on_the_way
-
     pattern = re.compile(rf"^({_ID})(?:-[^/]*)?\.md$")
-    if (problem := symlink_on_the_way(repo.git.top, MAINTENANCE_DIR)) is not None:
-        _skip(warn, f"{MAINTENANCE_DIR}: {problem.reason}")
-        return []
     found = []
     for year in _listing(repo, MAINTENANCE_DIR, warn):
         where = f"{MAINTENANCE_DIR}/{year.name}"
-        if year.is_symlink():
-            _skip(warn, f"{where}: a symbolic link; incidentctl does not follow links")
-        for entry in _listing(repo, where, warn) if year.is_dir(follow_symlinks=False) else []:
+        for entry in _listing(repo, where, warn) if year.is_dir() else []:
             if match := pattern.match(entry.name):
                 found.append((match.group(1), f"{where}/{entry.name}"))
             elif entry.name.endswith(".md"):
@@ -175,20 +160,11 @@ def _read(repo: RepoBase, rel: str) -> tuple[IncidentFile, Window]:
     """One window file, read bounded and without following links, then checked."""
     raw = read_limited(os.path.join(repo.git.top, rel), rel, root=repo.git.top)
     file = IncidentFile(decode(raw, rel), rel)
-    window = _window(file)
-    name = rel.rsplit("/", 1)[-1]
-    if name != f"{window.id}.md" and not name.startswith(f"{window.id}-"):
-        raise InvalidIncident(
-            f"the file name does not start with its `id` {window.id}; make them agree",
-            path=rel,
-            line=file.key_line("id"),
-            rule="maintenance",
-        )
-    return file, window
+    return file, _window(file, rel.rsplit("/", 1)[-1][:17])
 
 
-def _window(file: IncidentFile) -> Window:
-    """The front matter as a Window; a bad value is one error naming its key and line."""
+def _window(file: IncidentFile, named: str | None = None) -> Window:
+    """The front matter as a Window (`named`: the file name's ID); errors name the line."""
     import re
 
     data = file.data
@@ -199,9 +175,7 @@ def _window(file: IncidentFile) -> Window:
 
     for key, value in data.items():
         if key not in KEYS and not str(key).startswith(("x-", "x_")):
-            raise bad(
-                str(key), "is not a known key; fix the spelling, or prefix custom keys with x-"
-            )
+            raise bad(str(key), "is not a known key; fix it, or prefix custom keys with x-")
         if (char := first_unsafe_in(value)) is not None:
             raise bad(str(key), f"holds {describe(char)}; remove it")
     times: dict[str, datetime | None] = {}
@@ -212,34 +186,33 @@ def _window(file: IncidentFile) -> Window:
         elif value is not None or key in ("start", "end"):
             raise bad(key, "must be a time with an offset, e.g. 2026-12-01T02:00:00Z")
     ident, title, services = data["id"], data.get("title"), data.get("services")
+    names: list[Any] = services if isinstance(services, list) else []
     about, suppressed = data.get("description"), data.get("suppressed", 0)
+    visibility = data.get("visibility", "internal")
     start, end = times["start"], times["end"]
     assert start is not None and end is not None
     for key, good, message in (
         ("id", re.fullmatch(_ID, str(ident)), "must be a maintenance ID, e.g. MNT-20261201-x7k2"),
+        ("id", named in (None, ident), f"is not the file name's ({named}); make them agree"),
         ("title", _line(title, TITLE_MAX), f"must be one line of 1 to {TITLE_MAX} characters"),
-        ("services", isinstance(services, list) and services, "must list one or more services"),
-        ("services", all(_line(s, 100) for s in services or ()), "must be names of one line"),
+        ("services", names, "must list one or more services"),
+        ("services", all(_line(s, 100) for s in names), "must be names of one line"),
         ("end", end > start, f"{format_ts(end)} is not after `start` ({format_ts(start)})"),
         ("status", data.get("status") in STATUSES, f"must be one of: {', '.join(STATUSES)}"),
-        (
-            "visibility",
-            data.get("visibility", "internal") in VISIBILITIES,
-            "must be internal or public",
-        ),
+        ("visibility", visibility in VISIBILITIES, "must be internal or public"),
         ("description", about is None or _line(about, 10_000, lines=True), "must be text"),
-        ("suppressed", type(suppressed) is int and suppressed >= 0, "must be a count (0 or more)"),
+        ("suppressed", type(suppressed) is int and suppressed >= 0, "must be a count, 0 or more"),
     ):
         if not good:
             raise bad(key, message)
     return Window(
         id=str(ident),
         title=str(title),
-        services=tuple(str(s).strip() for s in services),
+        services=tuple(str(s).strip() for s in names),
         start=start,
         end=end,
         status=str(data["status"]),
-        visibility=str(data.get("visibility", "internal")),
+        visibility=str(visibility),
         description=about,
         suppressed=suppressed,
         path=file.path,
@@ -250,26 +223,18 @@ def _window(file: IncidentFile) -> Window:
 
 def _line(value: object, limit: int, *, lines: bool = False) -> bool:
     """Text of 1 to `limit` characters (on one line, unless `lines`)."""
-    return (
-        isinstance(value, str)
-        and bool(value.strip())
-        and len(value) <= limit
-        and (lines or "\n" not in value)
-    )
+    ok = isinstance(value, str) and bool(value.strip()) and len(value) <= limit
+    return ok and (lines or "\n" not in str(value))
 
 
 def _resolve(repo: RepoBase, ref: str) -> tuple[str, str]:
     """(ID, path) of the window whose ID is `ref` or ends with it (case-insensitive)."""
-    wanted = ref.strip().lower()
+    wanted, shown = ref.strip().lower(), one_line(ref, 40)
     names = _names(repo, None) if wanted else []
-    matches = [n for n in names if n[0].lower() == wanted] or [
-        n for n in names if n[0].lower().endswith(wanted)
-    ]
-    shown = one_line(ref, 40)
+    matches = [n for n in names if n[0].lower() == wanted]
+    matches = matches or [n for n in names if n[0].lower().endswith(wanted)]
     if not matches:
-        raise NotFound(
-            f"no maintenance window matches {shown!r}; see `incidentctl maintenance list --all`"
-        )
+        raise NotFound(f"no window matches {shown!r}; see `incidentctl maintenance list --all`")
     if len(matches) > 1:
         some = ", ".join(n[0] for n in matches[:5])
         raise NotFound(f"{shown!r} matches {len(matches)} windows ({some}); give more of the ID")
@@ -291,62 +256,44 @@ def add(
     commit: bool = True,
     now: datetime | None = None,
 ) -> Window:
-    """Schedule a window: write its file (and commit it). It may have started already,
-    but not ended: a window is for the alerts to come."""
+    """Schedule a window: write (and commit) its file. It may have started, not ended."""
+    from ..incident.yamlio import dump_front_matter
+
     now = now or utcnow()
     title = clean_text(title, "the title", max_len=TITLE_MAX, one_line=True)
-    names = list(
-        dict.fromkeys(clean_text(s, "a service", max_len=100, one_line=True) for s in services)
-    )
+    names = [clean_text(s, "a service", max_len=100, one_line=True) for s in services]
+    names = list(dict.fromkeys(names))  # a service given twice, once
     if not names:
         raise InvalidInput("a maintenance window needs a service; give --service NAME")
     about = clean_text(description, "the description") if description is not None else None
     if visibility not in VISIBILITIES:
         raise InvalidInput(f"unknown visibility {visibility!r}; use internal or public")
     if start.tzinfo is None or end.tzinfo is None:
-        raise InvalidInput("a time has no UTC offset; add 'Z' or an offset such as '+02:00'")
+        raise ValueError("naive datetime")  # a bug: parse_time gives aware ones
     start = start.astimezone(timezone.utc).replace(microsecond=0)
     end = end.astimezone(timezone.utc).replace(microsecond=0)
     if end <= start:
-        raise InvalidInput(
-            f"the end {format_ts(end)} is not after the start {format_ts(start)}; "
-            "give an end after the start"
-        )
+        raise InvalidInput(f"the end {format_ts(end)} is not after the start {format_ts(start)}")
     if end <= now:
-        raise InvalidInput(
-            f"the window would end at {format_ts(end)}, which has passed; give an end in "
-            "the future (e.g. --end +2h)"
-        )
+        raise InvalidInput(f"the end {format_ts(end)} has passed; give one to come, e.g. +2h")
     with repo.git.lock():
         if commit:
             repo.git.refuse_commit()  # before anything is written
-        ident = _new_id(start, {i.lower() for i, _ in _names(repo, None)})
-        rel = f"{MAINTENANCE_DIR}/{start:%Y}/{ident}-{_slug(title)}.md"
-        metadata: dict[str, Any] = {
-            "id": ident,
-            "title": title,
-            "services": names,
-            "start": start,
-            "end": end,
-            "status": "scheduled",
-            "visibility": visibility,
-            **({"description": about} if about else {}),
-            "created_at": now,
-            "suppressed": 0,
-        }
-        text = _compose(metadata, title, about)
+        taken = {i.lower() for i, _ in _names(repo, None)}
+        while (ident := f"MNT-{start:%Y%m%d}-{_rand()}").lower() in taken:
+            pass  # 32**4 IDs a day
+        slug = slugify(title) if any(c.isascii() and c.isalnum() for c in title) else "window"
+        rel = f"{MAINTENANCE_DIR}/{start:%Y}/{ident}-{slug}.md"
+        metadata: dict[str, Any] = {"id": ident, "title": title, "services": names}
+        metadata.update(start=start, end=end, status="scheduled", visibility=visibility)
+        metadata.update({"description": about} if about else {})
+        metadata.update(created_at=now, suppressed=0)
+        body = "\n".join(escape_text(about.split("\n"))) if about else "_None given._"
+        text = f"---\n{dump_front_matter(metadata)}---\n\n# {title}\n\n## Description\n\n"
+        text += f"{body}\n\n## {ALERTS_HEADING}\n\n{NONE_YET}\n"
         window = _window(IncidentFile(text, rel))  # what we write must read back
-        path = os.path.join(repo.git.top, rel)
-        remove_stale_temps(os.path.dirname(path), repo.git.top)
-        write_atomic(path, text, root=repo.git.top, shown=rel)
-        sha = None
-        if commit:
-            try:
-                subject = f"maintenance({ident}): add {one_line(title, 50)}"
-                sha = repo.git.commit_only(path, subject, {"Maintenance": ident}, created=True)
-            except BaseException:
-                os.unlink(path)
-                raise
+        message = (f"maintenance({ident}): add {one_line(title, 50)}", {"Maintenance": ident})
+        sha = _save(repo, rel, text, None, message if commit else None)
     return replace(window, commit=sha)
 
 
@@ -360,15 +307,12 @@ def cancel(repo: RepoBase, ref: str, *, commit: bool = True, now: datetime | Non
             when = f" at {format_ts(window.cancelled_at)}" if window.cancelled_at else ""
             raise NothingToDo(f"{window.id} was cancelled{when} already; nothing changed")
         if state == "completed":
-            raise InvalidInput(
-                f"{window.id} ended at {format_ts(window.end)}; a completed window cannot "
-                "be cancelled"
-            )
+            raise InvalidInput(f"{window.id} ended at {format_ts(window.end)}; too late to cancel")
         file.set_field("status", "cancelled")
         file.set_field("cancelled_at", at)
         return "cancel"
 
-    return _change(repo, ref, mutate, commit=commit, command="cancel")
+    return _change(repo, ref, mutate, commit=commit, what="cancel")
 
 
 def record_alert(
@@ -393,8 +337,7 @@ def record_alerts(
     commit: bool = True,
     trailers: dict[str, str] | None = None,
 ) -> str | None:
-    """List several suppressed alerts in one change (a batch); the commit's SHA.
-    `trailers` go on the commit after `Maintenance:`."""
+    """List a batch of suppressed alerts in one commit (`trailers` added); its SHA."""
     if not alerts:
         return None
 
@@ -404,9 +347,7 @@ def record_alerts(
         first = _clean(alerts[0].title, 40) or _clean(alerts[0].key, 40)
         return f"alert suppressed: {first}" + (f" (+{len(alerts) - 1} more)" if alerts[1:] else "")
 
-    return _change(
-        repo, window_id, mutate, commit=commit, command="alert", trailers=trailers
-    ).commit
+    return _change(repo, window_id, mutate, commit=commit, what="alert", trailers=trailers).commit
 
 
 def _change(
@@ -415,10 +356,10 @@ def _change(
     mutate: Callable[[IncidentFile, Window], str],
     *,
     commit: bool,
-    command: str,
+    what: str,
     trailers: dict[str, str] | None = None,
 ) -> Window:
-    """Lock, read, change, check, write atomically, commit; the old file back on failure."""
+    """Lock, read, change, check, write atomically, commit."""
     with repo.git.lock():
         if commit:
             repo.git.refuse_commit()  # before anything is written
@@ -429,56 +370,41 @@ def _change(
         changed = _window(file)
         path = os.path.join(repo.git.top, rel)
         found = repo.git.uncommitted(path) if commit else None
-        if found is not None:
-            # A hand edit (or `add --no-commit`) gets a commit of its own, so this
-            # command's commit holds only its change (README, "Git behaviour").
-            what = "file" if found.startswith("new file") else "changes"
-            subject_found = f"maintenance({ident}): uncommitted {what} found before {command}"
+        if found is not None:  # a hand edit (or `add --no-commit`) gets a commit of its own
+            new = found.startswith("new file")
+            note = f"uncommitted {'file' if new else 'changes'} found before {what} ({found})"
             repo.git.commit_only(
-                path, f"{subject_found} ({found})", {"Maintenance": ident}, created=what == "file"
+                path, f"maintenance({ident}): {note}", {"Maintenance": ident}, created=new
             )
-        remove_stale_temps(os.path.dirname(path), repo.git.top)
-        write_atomic(path, file.text, root=repo.git.top, shown=rel)
-        sha = None
-        if commit:
-            try:
-                sha = repo.git.commit_only(
-                    path,
-                    f"maintenance({ident}): {subject}",
-                    {"Maintenance": ident, **(trailers or {})},
-                )
-            except BaseException:
-                write_atomic(path, original, root=repo.git.top, shown=rel)
-                raise
+        message = (f"maintenance({ident}): {subject}", {"Maintenance": ident, **(trailers or {})})
+        sha = _save(repo, rel, file.text, original, message if commit else None)
     return replace(changed, commit=sha)
+
+
+def _save(
+    repo: RepoBase, rel: str, text: str, old: str | None, message: tuple[str, dict[str, str]] | None
+) -> str | None:
+    """Write, commit `message` (subject, trailers) unless None; undo a failed commit."""
+    path = os.path.join(repo.git.top, rel)
+    remove_stale_temps(os.path.dirname(path), repo.git.top)  # left by a killed command
+    write_atomic(path, text, root=repo.git.top, shown=rel)
+    try:
+        return repo.git.commit_only(path, *message, created=old is None) if message else None
+    except BaseException:
+        if old is None:
+            os.unlink(path)
+        else:
+            write_atomic(path, old, root=repo.git.top, shown=rel)
+        raise
 
 
 # -- the file ---------------------------------------------------------------------------
 
 
-def _new_id(start: datetime, taken: set[str]) -> str:
+def _rand() -> str:
     import secrets
 
-    for _ in range(1000):
-        rand = "".join(secrets.choice(_ALPHABET) for _ in range(4))
-        ident = f"MNT-{start:%Y%m%d}-{rand}"
-        if ident.lower() not in taken:
-            return ident
-    raise InvalidInput("could not find a free maintenance ID for that day")  # pragma: no cover
-
-
-def _slug(title: str) -> str:
-    return slugify(title) if any(c.isascii() and c.isalnum() for c in title) else "maintenance"
-
-
-def _compose(metadata: dict[str, Any], title: str, description: str | None) -> str:
-    from ..incident.yamlio import dump_front_matter
-
-    about = "\n".join(escape_text(description.split("\n"))) if description else "_None given._"
-    return (
-        f"---\n{dump_front_matter(metadata)}---\n\n# {title}\n\n## Description\n\n{about}\n\n"
-        f"## {ALERTS_HEADING}\n\n{NONE_YET}\n"
-    )
+    return "".join(secrets.choice(_ALPHABET) for _ in range(4))
 
 
 def _clean(value: object, limit: int) -> str:
@@ -495,37 +421,26 @@ def _alert_line(alert: Suppressed) -> str:
     key = _clean(alert.key, KEY_MAX).replace("`", "'") or "-"
     kind = _clean(alert.format, FORMAT_MAX).replace("`", "'") or "alert"
     title = _clean(alert.title, TITLE_MAX)
-    line = f"- `{format_ts(alert.at.replace(microsecond=0))}` {kind} `{key}`"
-    return f"{line} {title}" if title else line
+    return f"- `{format_ts(alert.at.replace(microsecond=0))}` {kind} `{key}` {title}".rstrip()
 
 
 def _list_alerts(file: IncidentFile, new: list[str]) -> None:
-    """Add list lines at the end of "Suppressed alerts" (made when missing); past
-    MAX_LISTED lines, alerts are only counted."""
-    newline = file.newline
+    """Add lines at the end of "Suppressed alerts"; past MAX_LISTED, alerts are counted."""
     if file.section_range(ALERTS_HEADING) is None:
         file.append_body(f"## {ALERTS_HEADING}\n")
-    found = file.section_range(ALERTS_HEADING)
-    assert found is not None
-    start, end = found
+    start, end = file.section_range(ALERTS_HEADING) or (0, 0)
     body = [i for i in range(start + 1, end) if file.lines[i].strip()]
-    if body and file.lines[body[-1]].strip() == NONE_YET:
-        del file.lines[body.pop()]
-    listed = sum(1 for i in body if file.lines[i].startswith("- `"))
+    listed = sum(file.lines[i].startswith("- `") for i in body)
     lines = new[: max(0, MAX_LISTED - listed)]
-    if len(lines) < len(new) and all(file.lines[i].rstrip("\r\n") != MORE for i in body):
+    if len(lines) < len(new) and not any(file.lines[i].startswith(MORE) for i in body):
         lines.append(MORE)
-    if not lines:
-        return
-    out = [line + newline for line in lines]
-    if body:
-        at = body[-1] + 1
+    out = [line + file.newline for line in lines]
+    if body and file.lines[body[-1]].strip() == NONE_YET:
+        file.lines[body[-1] : body[-1] + 1] = out
+    elif body:
         if not file.lines[body[-1]].endswith(("\n", "\r")):
-            file.lines[body[-1]] += newline
-    elif start + 1 < len(file.lines) and not file.lines[start + 1].strip():
-        at = start + 2  # after the blank line under the heading
-    else:
-        at, out = start + 1, [newline, *out]
-    if at < len(file.lines) and file.lines[at].strip():
-        out.append(newline)  # the next heading keeps its blank line
-    file.lines[at:at] = out
+            file.lines[body[-1]] += file.newline
+        file.lines[body[-1] + 1 : body[-1] + 1] = out
+    elif out:  # an empty section: the lines after a blank line, and one before what follows
+        after = [file.newline] if start + 1 == end < len(file.lines) else []
+        file.lines[start + 1 : start + 1] = [file.newline, *out, *after]
