@@ -41,7 +41,14 @@ def main() -> None:
         _exit_now(status)
     from .cli import cli
 
-    cli(prog_name="incidentctl")
+    try:
+        cli(prog_name="incidentctl")
+    except SystemExit as done:  # click always ends so; skip the teardown here too
+        code = done.code
+        if isinstance(code, str):
+            sys.stderr.write(code + "\n")
+            code = 1
+        _exit_now(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

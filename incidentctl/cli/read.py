@@ -198,9 +198,10 @@ def list_(
         return
     width = max(len(safe(r.id)) for r in rows)
     for r in rows:
+        opened = f"{r.opened_at[:10]} {r.opened_at[11:16]}Z"  # as _short() writes a time
         click.echo(
             f"{safe(r.id):<{width}}  {style(r.severity, fg=SEVERITY_COLOURS[r.severity]):<5}  "
-            f"{style(f'{r.status:<13}', fg=STATUS_COLOURS[r.status])}  {_short(r.opened_at)}  "
+            f"{style(f'{r.status:<13}', fg=STATUS_COLOURS[r.status])}  {opened}  "
             f"{safe(r.title)}"
         )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 
 from .base import RepoBase
 
@@ -44,7 +44,8 @@ def summaries(
 
     wanted_status = {s.value for s in statuses}
     wanted_severity = {s.value for s in severities}
-    start = datetime(since.year, since.month, since.day, tzinfo=timezone.utc) if since else None
+    # The cache keeps times as `format_ts` writes them, which sort as text.
+    start = f"{since.isoformat()}T00:00:00Z" if since else None
     rows: list[Summary] = []
     for record in records(repo, warn):
         data = record.data
@@ -52,10 +53,9 @@ def summaries(
             continue
         if wanted_severity and data["severity"] not in wanted_severity:
             continue
-        opened = _time(data["opened_at"])
-        if start and opened < start:
+        opened = data["opened_at"]
+        if start and opened[:19] < start[:19]:
             continue
-        resolved = data.get("resolved_at")
         rows.append(
             Summary(
                 data["id"],
@@ -63,17 +63,13 @@ def summaries(
                 data["status"],
                 data["severity"],
                 opened,
-                _time(resolved) if resolved else None,
+                data.get("resolved_at"),
                 record.path,
                 data.get("commander"),
             )
         )
-    rows.sort(key=lambda r: r.opened_at, reverse=True)
+    rows.sort(key=lambda r: (r.opened_at[:19], r.opened_at), reverse=True)
     return rows
-
-
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def history(repo: RepoBase, ref: str) -> tuple[str, list[Commit]]:

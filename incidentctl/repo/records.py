@@ -156,13 +156,17 @@ def _blob_id(data: bytes) -> str:
 def _index_blobs(repo: RepoBase, top: str) -> dict[str, str]:
     """{path: blob id} of the tracked files under `top` whose work-tree copy git does
     not report as changed (those, and untracked files, are hashed when read)."""
-    from .git.run import run_git
+    from .proc import Process
 
+    # Both at once: each reads the index, neither waits for the other.
     env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
-    listed = run_git(["ls-files", "-s", "-z", "--", top], repo.git.top, check=False, env=env)
-    changed = run_git(
-        ["diff-files", "--name-only", "-z", "--", top], repo.git.top, check=False, env=env
-    )
+    git = ["git", "-C", repo.git.top]
+    try:
+        listing = Process([*git, "ls-files", "-s", "-z", "--", top], env=env)
+        changes = Process([*git, "diff-files", "--name-only", "-z", "--", top], env=env)
+    except OSError:
+        return {}
+    listed, changed = listing.communicate(), changes.communicate()
     if listed.returncode != 0 or changed.returncode != 0:
         return {}
     dirty = set(changed.stdout.split("\0"))

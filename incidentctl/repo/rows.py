@@ -9,18 +9,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from ..incident.timeutil import format_ts
-
 
 class Summary(NamedTuple):
-    """One row of `list`."""
+    """One row of `list`; times as the files hold them (RFC 3339, UTC, `Z`)."""
 
     id: str
     title: str
     status: str
     severity: str
-    opened_at: datetime
-    resolved_at: datetime | None
+    opened_at: str
+    resolved_at: str | None
     path: str
     commander: str | None
 
@@ -30,8 +28,8 @@ class Summary(NamedTuple):
             "title": self.title,
             "status": self.status,
             "severity": self.severity,
-            "opened_at": format_ts(self.opened_at),
-            "resolved_at": format_ts(self.resolved_at) if self.resolved_at else None,
+            "opened_at": self.opened_at,
+            "resolved_at": self.resolved_at,
             "path": self.path,
             "commander": self.commander,
         }
