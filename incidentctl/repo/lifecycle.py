@@ -83,7 +83,9 @@ def new(
     with repo.git.lock():
         if commit:
             repo.git.refuse_commit()  # before anything is written
-        ident = repo.new_id(now, (i for i, _ in repo.files()))
+        # IDs hold their date ({date} is required): only today's can collide.
+        today = now.strftime("%Y%m%d")
+        ident = repo.new_id(now, (i for i, *_ in repo.names(containing=today)))
         year = now.strftime("%Y")
         path = repo.incidents_dir / year / f"{ident}-{slugify(title)}.md"
         metadata: dict[str, Any] = {
