@@ -49,7 +49,7 @@ class Planned:
     content: str
 
 
-WORKFLOWS = ("postmortem-check.yml", "action-items.yml", "alert-intake.yml")
+WORKFLOWS = ("postmortem-check.yml", "action-items.yml", "alert-intake.yml", "site-pages.yml")
 INSTALL_MARK = "@INCIDENTCTL_INSTALL@"
 
 
