@@ -36,7 +36,14 @@ BOM = "\ufeff"
 class IncidentFile:
     """An incident file held as lines, with its front matter parsed."""
 
-    def __init__(self, text: str, path: str = "<incident>", *, known: KnownGood | None = None):
+    def __init__(
+        self,
+        text: str,
+        path: str = "<incident>",
+        *,
+        known: KnownGood | None = None,
+        facts: tuple[str, datetime | None] | None = None,
+    ):
         self.path = path
         if encoded_size(text) > MAX_FILE_BYTES:
             raise too_large(path)
@@ -46,7 +53,10 @@ class IncidentFile:
         self._data: dict[str, Any] | None = None
         # A front matter byte-identical to one parsed and found valid before needs no
         # YAML parser until a value is asked for (the `log` hot path asks for none).
-        self._facts = known.lookup(self.front_matter_text) if known is not None else None
+        # `facts` (id, opened_at): from a cache that holds this front matter validated.
+        if facts is None and known is not None:
+            facts = known.lookup(self.front_matter_text)
+        self._facts = facts
         if self._facts is None:
             self._data = self._load()
 

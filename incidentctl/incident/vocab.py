@@ -11,6 +11,10 @@ from enum import Enum
 
 from ..errors import InvalidInput
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
+if TYPE_CHECKING:
+    from datetime import datetime
+
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 TITLE_MAX = 200
 
@@ -142,3 +146,36 @@ STATUS_TIMESTAMP = {
     Status.CLOSED: "closed_at",
 }
 TIMESTAMP_ORDER = ["opened_at", "acknowledged_at", "mitigated_at", "resolved_at", "closed_at"]
+
+
+def lifecycle_stamps(
+    move: str, new: Status, times: dict[str, datetime | None], when: datetime
+) -> dict[str, datetime | None]:
+    """The lifecycle timestamps a move (`check_transition`'s kind) to `new` at `when`
+    sets, None for one it clears; `times`: the incident's, by TIMESTAMP_ORDER key.
+
+    Reaching a later status implies the earlier milestones happened: each one still
+    empty is stamped too. A reopen clears `resolved_at`. A `when` before a milestone
+    already stamped is refused.
+    """
+    from .timeutil import format_ts
+
+    stamps: dict[str, datetime | None] = {}
+    if move == "reopen":
+        stamps["resolved_at"] = None
+    elif move == "forward":
+        target = STATUS_TIMESTAMP.get(new)
+        if target:
+            upto = TIMESTAMP_ORDER.index(target)
+            for key in TIMESTAMP_ORDER[1 : upto + 1]:
+                if times[key] is None:
+                    stamps[key] = when
+    previous = [
+        value for key in TIMESTAMP_ORDER if (value := times[key]) is not None and key not in stamps
+    ]
+    latest = max(previous) if previous else None
+    if stamps and latest is not None and when < latest:
+        raise InvalidInput(
+            f"--at {format_ts(when)} is before an earlier milestone ({format_ts(latest)})"
+        )
+    return stamps

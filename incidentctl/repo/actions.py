@@ -11,7 +11,7 @@ from .base import Change, RepoBase, one_line
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
     from datetime import date, datetime
     from typing import Any
 
@@ -60,15 +60,15 @@ def add_action(
 
     def mutate(file: IncidentFile) -> str:
         incident = validate(file)
-        numbers = [int(item.id[3:]) for item in incident.action_items]
-        item = ActionItem(id=f"AI-{max(numbers, default=0) + 1}", title=title, owner=owner, due=due)
+        ident = next_action_id(item.id for item in incident.action_items)
+        item = ActionItem(id=ident, title=title, owner=owner, due=due)
         new_id.append(item.id)
         items = [*incident.action_items, item]
         file.set_field("action_items", [_item_data(i) for i in items])
-        text = f"Action item {item.id} added: {title} (owner {owner}, due {due.isoformat()})"
+        text, subject = action_added(item.id, title, owner, due)
         file.add_entry(Entry(now, author, "action", text))
         _refresh_actions(repo, file)
-        return f"action {item.id}: {one_line(title, 50)}"
+        return subject
 
     change = repo.change(ref, mutate, commit=commit, command="action add")
     return Change(
@@ -78,6 +78,17 @@ def add_action(
         change.subject,
         {**change.extra, "action": new_id[0]},
     )
+
+
+def next_action_id(taken: Iterable[str]) -> str:
+    """AI-N: one past the highest number taken."""
+    return f"AI-{max((int(ident[3:]) for ident in taken), default=0) + 1}"
+
+
+def action_added(ident: str, title: str, owner: str, due: date) -> tuple[str, str]:
+    """The timeline entry and the commit subject of a new action item."""
+    text = f"Action item {ident} added: {title} (owner {owner}, due {due.isoformat()})"
+    return text, f"action {ident}: {one_line(title, 50)}"
 
 
 def complete_action(

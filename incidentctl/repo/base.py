@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ..incident.model import Incident
+    from .proc import Process
 
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 _RAND_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford: no i, l, o, u
@@ -290,43 +291,96 @@ class RepoBase:
                 self.git.refuse_commit()  # before anything is written
             ident, path, file = self.read(ref)
             original = file.text
+            front_matter = file.front_matter_text
             if validate_model:
                 validate(file)
             subject = mutate(file)
+            front: dict[str, Any] | bool | None = None
             if validate_model:
-                validate(file)
+                front = _front_json(file, validate(file))
+            elif file.front_matter_text != front_matter:
+                front = False  # changed and not validated: nothing to cache
+            sha, found = self.save_change(
+                ident,
+                path,
+                file,
+                original,
+                subject,
+                commit=commit,
+                command=command,
+                trailers=trailers,
+                front=front,
+            )
+        return self.pushed(Change(ident, self.rel(path), sha, subject, found))
+
+    def save_change(
+        self,
+        ident: str,
+        path: str,
+        file: IncidentFile,
+        original: str,
+        subject: str,
+        *,
+        commit: bool,
+        command: str,
+        trailers: dict[str, str] | None,
+        front: dict[str, Any] | bool | None,
+        started: Process | None = None,
+    ) -> tuple[str | None, dict[str, Any]]:
+        """The rest of `change` once the file is changed in memory (the lock held):
+        check its size, commit on its own what it held uncommitted, write it
+        atomically, commit it, and put the old text back if that commit fails.
+
+        `front`: the new front matter as `show --json` prints it, for the cache of
+        front matters (frontcache.py); None when the front matter did not change
+        (what the cache holds for the old bytes goes on), False when it changed
+        unchecked. `started`: `git status` begun early (`start_uncommitted`).
+        Returns the commit's SHA (None with `commit` false) and the report's extra.
+        """
+        from .frontcache import remember
+
+        try:
             if encoded_size(file.text) > MAX_FILE_BYTES:
                 raise too_large(file.path, would=True)
             if commit:  # a file that cannot be written gets no commit of what it holds
                 ensure_writable(path, root=self.git.top, shown=file.path)
-            found = self._commit_found(ident, path, command) if commit else {}
-            # Left by a command killed mid-write.
-            remove_stale_temps(os.path.dirname(path), self.git.top)
-            write_atomic(path, file.text, root=self.git.top, shown=file.path)
-            self.known.remember(file.front_matter_text, file.id, file.opened_at)
-            sha = None
-            if commit:
-                try:
-                    sha = self.git.commit_only(
-                        path,
-                        f"incident({ident}): {subject}",
-                        {"Incident": ident, **(trailers or {})},
+            found = self._commit_found(ident, path, command, started) if commit else {}
+        finally:
+            if started is not None:
+                started.kill()  # (reaped already when its answer was read)
+        # Left by a command killed mid-write.
+        remove_stale_temps(os.path.dirname(path), self.git.top)
+        text = file.text
+        write_atomic(path, text, root=self.git.top, shown=file.path)
+        self.known.remember(file.front_matter_text, file.id, file.opened_at)
+        if front is None or isinstance(front, dict):
+            old = original.encode("utf-8", errors="surrogateescape") if front is None else None
+            remember(self.git.gitdir, old, text.encode("utf-8", errors="surrogateescape"), front)
+        sha = None
+        if commit:
+            try:
+                sha = self.git.commit_only(
+                    path,
+                    f"incident({ident}): {subject}",
+                    {"Incident": ident, **(trailers or {})},
+                )
+            except IncidentctlError as exc:
+                # Nothing half-done: the old file stays.
+                write_atomic(path, original, root=self.git.top, shown=file.path)
+                if found:
+                    exc.message += (
+                        f" (the changes found uncommitted in the file before it are "
+                        f"committed on their own, as {found['carried']['commit'][:10]})"
                     )
-                except IncidentctlError as exc:
-                    # Nothing half-done: the old file stays.
-                    write_atomic(path, original, root=self.git.top, shown=file.path)
-                    if found:
-                        exc.message += (
-                            f" (the changes found uncommitted in the file before it are "
-                            f"committed on their own, as {found['carried']['commit'][:10]})"
-                        )
-                    raise
-                except BaseException:
-                    write_atomic(path, original, root=self.git.top, shown=file.path)
-                    raise
-        return self.pushed(Change(ident, self.rel(path), sha, subject, found))
+                raise
+            except BaseException:
+                write_atomic(path, original, root=self.git.top, shown=file.path)
+                raise
+        return sha, found
 
-    def _commit_found(self, ident: str, path: str, command: str) -> dict[str, Any]:
+    def _commit_found(
+        self, ident: str, path: str, command: str, started: Process | None = None
+    ) -> dict[str, Any]:
         """Commit, on its own and saying so, what the file held that no commit records.
 
         A hand edit, or an entry written by a command killed before its commit, would
@@ -335,7 +389,7 @@ class RepoBase:
         the report, or {} when the file is as HEAD has it.
         """
         command = command or "a change"
-        changes = self.git.uncommitted(path)
+        changes = self.git.uncommitted(path, started=started)
         if changes is None:
             return {}
         what = "file" if changes.startswith("new file") else "changes"
@@ -358,6 +412,12 @@ class RepoBase:
     # -- post-mortem and action items ------------------------------------------------
 
     # -- reading many -------------------------------------------------------------------
+
+
+def _front_json(file: IncidentFile, incident: Incident) -> dict[str, Any]:
+    from ..incident.jsonview import front_matter_json
+
+    return front_matter_json(file, incident)
 
 
 def _wrap(text: str, width: int = 72) -> str:

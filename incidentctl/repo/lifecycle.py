@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from datetime import datetime
     from typing import Any
 
-    from ..incident.model import Incident, Status
+    from ..incident.model import Incident, Severity, Status
 
 
 def new(
@@ -98,7 +98,7 @@ def new(
             "services": service_list,
             "commander": commander,
             "roles": {},
-            "visibility": "internal",
+            "visibility": "restricted" if kind.value == "security" else "internal",
             "detected_at": detected_at,
             "started_at": started_at,
             "opened_at": now,
@@ -231,39 +231,28 @@ def move_status(
 ) -> str:
     """Set the status in a file, stamp the lifecycle timestamps the move implies, add the
     timeline entry; the commit subject. (What `status` does, for any changing command.)"""
-    from ..incident.model import STATUS_TIMESTAMP, TIMESTAMP_ORDER, Status, check_transition
+    from ..incident.vocab import TIMESTAMP_ORDER, Status, check_transition, lifecycle_stamps
 
     incident = validate(file)
     old = incident.status
     move = check_transition(old, new)
     if new == Status.CLOSED:
         _require_postmortem(repo, file, incident)
-    stamps: dict[str, Any] = {}
-    if move == "reopen":
-        stamps["resolved_at"] = None
-    elif move == "forward":
-        # Reaching a later status implies the earlier milestones happened.
-        target = STATUS_TIMESTAMP.get(new)
-        if target:
-            upto = TIMESTAMP_ORDER.index(target)
-            for key in TIMESTAMP_ORDER[1 : upto + 1]:
-                if getattr(incident, key) is None:
-                    stamps[key] = when
-    previous = [
-        getattr(incident, key)
-        for key in TIMESTAMP_ORDER
-        if getattr(incident, key) is not None and key not in stamps
-    ]
-    latest = max(previous) if previous else None
-    if stamps and latest is not None and when < latest:
-        raise InvalidInput(
-            f"--at {format_ts(when)} is before an earlier milestone ({format_ts(latest)})"
-        )
+    times = {key: getattr(incident, key) for key in TIMESTAMP_ORDER}
+    stamps = lifecycle_stamps(move, new, times, when)
     file.set_field("status", new.value)
     for key, value in stamps.items():
         file.set_field(key, value)
-    text = f"Status {old.value} → {new.value}" + (f": {note}" if note else "")
-    file.add_entry(Entry(when, author, "status", text))
+    file.add_entry(Entry(when, author, "status", status_text(old, new, note)))
+    return status_subject(move, old, new)
+
+
+def status_text(old: Status, new: Status, note: str | None) -> str:
+    """The timeline entry of a status change."""
+    return f"Status {old.value} → {new.value}" + (f": {note}" if note else "")
+
+
+def status_subject(move: str, old: Status, new: Status) -> str:
     verb = "reopen" if move == "reopen" else "status"
     return f"{verb} {old.value} -> {new.value}"
 
@@ -310,17 +299,22 @@ def set_severity(
     author = repo.author()
 
     def mutate(file: IncidentFile) -> str:
-        incident = validate(file)
-        old = incident.severity
-        if old == new:
-            raise InvalidInput(f"the incident is already {new.value}")
-        verb = "escalated" if new.level < old.level else "downgraded"
+        old = validate(file).severity
+        text, subject = severity_change(old, new, note)
         file.set_field("severity", new.value)
-        text = f"Severity {old.value} → {new.value} ({verb})" + (f": {note}" if note else "")
         file.add_entry(Entry(now, author, "severity", text))
-        return f"severity {old.value} -> {new.value}"
+        return subject
 
     return repo.change(ref, mutate, commit=commit, command="severity")
+
+
+def severity_change(old: Severity, new: Severity, note: str | None) -> tuple[str, str]:
+    """The timeline entry and the commit subject of a severity change."""
+    if old == new:
+        raise InvalidInput(f"the incident is already {new.value}")
+    verb = "escalated" if new.level < old.level else "downgraded"
+    text = f"Severity {old.value} → {new.value} ({verb})" + (f": {note}" if note else "")
+    return text, f"severity {old.value} -> {new.value}"
 
 
 def assign(
@@ -333,6 +327,27 @@ def assign(
     commit: bool = True,
 ) -> Change:
     """Set the Incident Commander and other roles."""
+    commander, cleaned = assignment(repo, commander, roles)
+    now = now or utcnow()
+    author = repo.author()
+
+    def mutate(file: IncidentFile) -> str:
+        incident = validate(file)
+        changes, merged = role_changes(commander, cleaned, incident.commander, incident.roles)
+        if commander is not None and commander != incident.commander:
+            file.set_field("commander", commander)
+        if merged != incident.roles:
+            file.set_field("roles", merged)
+        file.add_entry(Entry(now, author, "role", "Assigned " + ", ".join(changes)))
+        return "assign " + one_line(", ".join(changes), 60)
+
+    return repo.change(ref, mutate, commit=commit, command="assign")
+
+
+def assignment(
+    repo: RepoBase, commander: str | None, roles: dict[str, str] | None
+) -> tuple[str | None, dict[str, str]]:
+    """`assign`'s arguments checked: the commander and {role: name}, cleaned."""
     roles = dict(roles or {})
     if "commander" in roles:
         commander = commander or roles.pop("commander")
@@ -351,28 +366,24 @@ def assign(
         commander = clean_text(commander, "the commander", max_len=200, one_line=True)
     if commander is None and not cleaned:
         raise InvalidInput("nothing to assign; give --commander NAME or --role ROLE=NAME")
-    now = now or utcnow()
-    author = repo.author()
+    return commander, cleaned
 
-    def mutate(file: IncidentFile) -> str:
-        incident = validate(file)
-        changes = []
-        if commander is not None and commander != incident.commander:
-            file.set_field("commander", commander)
-            changes.append(f"commander={commander}")
-        merged = dict(incident.roles)
-        for role, name in cleaned.items():
-            if merged.get(role) != name:
-                merged[role] = name
-                changes.append(f"{role}={name}")
-        if merged != incident.roles:
-            file.set_field("roles", merged)
-        if not changes:
-            raise InvalidInput("those roles are already assigned; nothing changed")
-        file.add_entry(Entry(now, author, "role", "Assigned " + ", ".join(changes)))
-        return "assign " + one_line(", ".join(changes), 60)
 
-    return repo.change(ref, mutate, commit=commit, command="assign")
+def role_changes(
+    commander: str | None, cleaned: dict[str, str], current: str | None, roles: dict[str, str]
+) -> tuple[list[str], dict[str, str]]:
+    """What an assignment changes ("role=name" each) and the roles it leaves."""
+    changes = []
+    if commander is not None and commander != current:
+        changes.append(f"commander={commander}")
+    merged = dict(roles)
+    for role, name in cleaned.items():
+        if merged.get(role) != name:
+            merged[role] = name
+            changes.append(f"{role}={name}")
+    if not changes:
+        raise InvalidInput("those roles are already assigned; nothing changed")
+    return changes, merged
 
 
 def slugify(title: str, max_len: int = 48) -> str:

@@ -25,12 +25,12 @@ from ..errors import InvalidIncident
 from ..incident.file import IncidentFile
 from ..record import Record
 from .base import RepoBase
+from .frontcache import FrontCache
+from .frontcache import blob_id as _blob_id
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
 if TYPE_CHECKING:
     from typing import Any
-
-FORMAT = 1  # of the cache files; with incidentctl's version, part of their key
 
 
 class IncidentRecord(Record):
@@ -66,8 +66,8 @@ def records(
         if problem is None
     ]
     known = _index_blobs(repo, top)
-    fronts = _Cache(repo, "fm")
-    times = _Cache(repo, "timeline") if timelines else None
+    fronts = FrontCache(repo.git.gitdir, "fm")
+    times = FrontCache(repo.git.gitdir, "timeline") if timelines else None
     out = []
     for rel, path in files:
         blob = known.get(rel)
@@ -93,7 +93,7 @@ def front_matter(repo: RepoBase, rel: str, path: str) -> tuple[IncidentFile, dic
 
     raw = read_limited(path, rel, root=repo.git.top)
     file = IncidentFile(decode(raw, rel), rel, known=repo.known)
-    fronts = _Cache(repo, "fm")
+    fronts = FrontCache(repo.git.gitdir, "fm")
     blob = _blob_id(raw)
     data = fronts.get(blob)
     if not isinstance(data, dict):
@@ -111,7 +111,7 @@ def _validated(file: IncidentFile) -> dict[str, Any]:
 
 
 def _read(
-    repo: RepoBase, rel: str, path: str, fronts: _Cache, times: _Cache | None
+    repo: RepoBase, rel: str, path: str, fronts: FrontCache, times: FrontCache | None
 ) -> tuple[str, Any, list[dict[str, str]] | None]:
     """Parse and validate one file; remember what it gave under its content's blob id."""
     from ..incident.storage import read_limited
@@ -144,15 +144,6 @@ def _decode(raw: bytes, rel: str) -> str:
     return decode(raw, rel)
 
 
-def _blob_id(data: bytes) -> str:
-    """The id git gives these bytes as a blob (SHA-1 object format)."""
-    import hashlib
-
-    digest = hashlib.sha1(b"blob %d\0" % len(data), usedforsecurity=False)
-    digest.update(data)
-    return digest.hexdigest()
-
-
 def _index_blobs(repo: RepoBase, top: str) -> dict[str, str]:
     """{path: blob id} of the tracked files under `top` whose work-tree copy git does
     not report as changed (those, and untracked files, are hashed when read)."""
@@ -178,89 +169,3 @@ def _index_blobs(repo: RepoBase, top: str) -> dict[str, str]:
             if mode in ("100644", "100755") and stage == "0":
                 blobs[path] = blob
     return blobs
-
-
-class _Cache:
-    """{blob id: value} in 256 marshal files by the id's first two hex digits, each
-    loaded when first asked for and written atomically when it changed."""
-
-    def __init__(self, repo: RepoBase, kind: str):
-        from .. import __version__
-
-        self.folder = os.path.join(repo.git.gitdir, "incidentctl", "records")
-        self.kind = kind
-        self.key = (FORMAT, __version__)
-        self.shards: dict[str, dict[str, Any]] = {}
-        self.used: dict[str, set[str]] = {}
-        self.changed: set[str] = set()
-
-    def _shard(self, prefix: str) -> dict[str, Any]:
-        import marshal
-
-        found = self.shards.get(prefix)
-        if found is None:
-            found = {}
-            try:
-                with open(os.path.join(self.folder, f"{self.kind}-{prefix}"), "rb") as handle:
-                    # Written only by incidentctl into this clone's .git folder, trusted
-                    # as much as .git/config and hooks; marshal runs no code.
-                    stored_key, entries = marshal.loads(handle.read())  # noqa: S302
-                if stored_key == self.key and isinstance(entries, dict):
-                    found = entries
-            except Exception:  # missing, torn, or from another version: start afresh
-                found = {}
-            self.shards[prefix] = found
-            self.used[prefix] = set()
-        return found
-
-    def get(self, blob: str) -> Any:
-        prefix = blob[:2]
-        shard = self._shard(prefix)
-        self.used[prefix].add(blob)  # (a miss is put under the same id right after)
-        return shard.get(blob)
-
-    def put(self, blob: str, value: Any) -> None:
-        prefix = blob[:2]
-        self._shard(prefix)[blob] = value
-        self.used[prefix].add(blob)
-        self.changed.add(prefix)
-
-    def save(self, *, prune: bool = False) -> None:
-        """Write the shards that changed (with `prune`, after a pass over every file:
-        also those holding entries of blobs no longer seen). Failing to cache fails
-        nothing."""
-        import marshal
-
-        for prefix, shard in self.shards.items():
-            used = self.used[prefix]
-            stale = prune and len(used) != len(shard)
-            if prefix not in self.changed and not stale:
-                continue
-            kept = {blob: shard[blob] for blob in used if blob in shard} if prune else shard
-            path = os.path.join(self.folder, f"{self.kind}-{prefix}")
-            tmp = f"{path}.{os.getpid()}.tmp"
-            try:
-                os.makedirs(self.folder, exist_ok=True)
-                with open(tmp, "wb") as handle:
-                    handle.write(marshal.dumps((self.key, kept)))
-                os.replace(tmp, path)
-            except (OSError, ValueError):
-                try:  # noqa: SIM105
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-        if prune:  # shards no file maps to any more
-            for name in _listdir(self.folder):
-                kind, _, prefix = name.partition("-")
-                if kind == self.kind and len(prefix) == 2 and prefix not in self.shards:
-                    try:  # noqa: SIM105
-                        os.unlink(os.path.join(self.folder, name))
-                    except OSError:
-                        pass
-
-
-def _listdir(folder: str) -> list[str]:
-    try:
-        return os.listdir(folder)
-    except OSError:
-        return []

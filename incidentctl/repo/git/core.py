@@ -30,6 +30,12 @@ _IN_PROGRESS = (
     ("sequencer", "a cherry-pick or revert", "`git cherry-pick --continue` or `--abort`"),
     ("BISECT_LOG", "a bisect", "`git bisect reset` when done"),
 )
+
+
+def _status_args(rel: str) -> list[str]:
+    return ["status", "--porcelain", "-z", "--untracked-files=all", "--no-renames", "--", rel]
+
+
 _RETRY_DELAYS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.0, 1.5, 2.0, 2.5)
 
 
@@ -173,20 +179,34 @@ class GitCore:
         )
         return result.stdout.strip() or None
 
-    def uncommitted(self, path: StrPath) -> str | None:
+    def start_uncommitted(self, path: StrPath) -> Process | None:
+        """Start the `git status` of `uncommitted(path)` now, to run while the caller
+        works (it reads only); None if git cannot be started (`uncommitted` says so)."""
+        from ..proc import Process
+
+        args = ["git", "-C", self.top, *_status_args(self.relative(path))]
+        try:
+            return Process(args, {**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
+        except OSError:
+            return None
+
+    def uncommitted(self, path: StrPath, *, started: Process | None = None) -> str | None:
         """How `path` in the work tree differs from HEAD, or None when it does not.
 
         "+3 -1 lines", "new file, 40 lines", "file mode changed": what a commit of the
         file would carry besides the change a command is about to make. One `git status`
-        in the common (clean) case; a second process only when something is found.
+        in the common (clean) case (`started`: that status, from `start_uncommitted`);
+        a second process only when something is found.
         """
         rel = self.relative(path)
         env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}  # a read: never take index.lock
-        status = run_git(
-            ["status", "--porcelain", "-z", "--untracked-files=all", "--no-renames", "--", rel],
-            self.top,
-            env=env,
-        ).stdout
+        if started is not None:
+            done = started.communicate()
+            if done.returncode != 0:
+                raise GitError(git_message(_status_args(rel), done.stderr or done.stdout))
+            status = done.stdout
+        else:
+            status = run_git(_status_args(rel), self.top, env=env).stdout
         if not status.strip("\0"):
             return None
         if "?" in status[:2] or "A" in status[:2] or self.head() is None:
