@@ -36,6 +36,7 @@ LAYERS = {
     "github": CAPABILITY,
     "alerts": CAPABILITY,
     "history": CAPABILITY,
+    "comms": CAPABILITY,
     "cli": ENTRY,
     "fastpath": ENTRY,
     "output": ENTRY,

@@ -38,6 +38,7 @@ CANARIES = [
     "CANARY-CANCELLED-TITLE",
     "CANARY-PUBLIC-SUMMARY",
     "CANARY-NOTE",
+    "CANARY-COMMS",
     "CANARY-DECISION",
     "CANARY-ACTION-ITEM",
     "CANARY-POSTMORTEM",
@@ -101,7 +102,12 @@ def leak_fixture(repo: Repo) -> dict[str, str]:
         "log", pub,
         "Zed CanaryCommander says: mail canary-mail@corp.example or see "
         "https://canary-link-host.corp.example/d/1 for details",
-        "--kind", "comms", "--at", "130m",
+        "--kind", "public", "--at", "130m",
+    )  # fmt: skip
+    # A `comms` entry records a notice to an internal group: it stays internal.
+    repo.ok(
+        "log", pub, "CANARY-COMMS Notice (update) sent to execs via leadership",
+        "--kind", "comms", "--at", "125m",
     )  # fmt: skip
     repo.ok("status", pub, "monitoring", "-m", "fixed", "--at", "120m")
     repo.ok("status", pub, "resolved", "-m", "stable", "--at", "100m")
@@ -135,7 +141,8 @@ def leak_fixture(repo: Repo) -> dict[str, str]:
         "-t",
         "security",
     )
-    make_public(repo, ids["restricted"], "restricted")
+    # A security incident is restricted from its opening.
+    assert 'visibility: restricted' in path_of(repo, ids["restricted"]).read_text()
     ids["cancelled"] = ident(repo, "CANARY-CANCELLED-TITLE false alarm", "--service", "canary-x")
     make_public(repo, ids["cancelled"])
     repo.ok("status", ids["cancelled"], "cancelled", "-m", "false alarm")

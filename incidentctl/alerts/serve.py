@@ -36,7 +36,7 @@ from . import formats
 from .config import load as load_settings
 from .notice import FORMATS, PayloadError
 from .spool import Spool
-from .writer import Writer, recover
+from .writer import Follow, Writer, recover
 
 READ_TIMEOUT = 10.0  # seconds a client may take to send its request
 DRAIN_LIMIT = 16 * 1024 * 1024  # a body this large over the limit is still read away
@@ -364,6 +364,7 @@ def run(
     push: bool | None = None,
     batch: int = 500,
     log: Callable[[str], None] | None = None,
+    follow: Follow | None = None,
 ) -> int:
     """Serve until SIGTERM or SIGINT; then stop taking requests, apply what is spooled,
     and return 0."""
@@ -386,7 +387,7 @@ def run(
         recovered, _ = recover(repo, spool, emit)
     finally:
         repo.git.close()
-    writer = Writer(repo_path, spool, batch=batch, push=push, log=emit)
+    writer = Writer(repo_path, spool, batch=batch, push=push, log=emit, follow=follow)
     try:
         server = Receiver(settings, spool, writer, emit)
     except OSError as exc:

@@ -15,7 +15,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 
 from ..errors import IncidentctlError
 from ..repo.incidents import IncidentRepo
@@ -23,6 +24,22 @@ from . import formats, intake
 from .folding import Outcome
 from .notice import Notice
 from .spool import Spool
+
+TICK_SECONDS = 60.0
+
+
+class Follow(Protocol):
+    """What the writer does besides applying alerts, given by the caller (the command
+    line gives the notification rules, comms; alerts never imports them). Each
+    returns lines for the log; an exception is logged and the writer goes on."""
+
+    def opened(self, repo: IncidentRepo, ident: str) -> list[str]:
+        """After an alert opened incident `ident` (committed)."""
+        ...
+
+    def tick(self, repo: IncidentRepo) -> list[str]:
+        """Every TICK_SECONDS, while nothing is being applied."""
+        ...
 
 
 @dataclass
@@ -49,6 +66,7 @@ class Writer(threading.Thread):
         batch: int = 500,
         push: bool | None = None,
         log: Callable[[str], None],
+        follow: Follow | None = None,
     ):
         super().__init__(name="incidentctl-writer", daemon=True)
         self.repo_path = repo_path
@@ -56,6 +74,8 @@ class Writer(threading.Thread):
         self.batch = batch
         self.push = push
         self.log = log
+        self.follow = follow
+        self._next_tick = 0.0  # monotonic time of the next follow.tick (0: at once)
         self.stats = Stats()
         self.wake = threading.Event()
         self.stopping = threading.Event()
@@ -86,6 +106,8 @@ class Writer(threading.Thread):
             if not names:
                 if self._unpushed and push:
                     self._sync(repo)
+                if self._tick(repo) and push:
+                    self._sync(repo)
                 self.idle.set()
                 if self.stopping.is_set():
                     return
@@ -110,8 +132,19 @@ class Writer(threading.Thread):
                 if self.stopping.wait(timeout=delay) and self._give_up_on_stop():
                     return
                 continue
+            self._tick(repo)
             if push:
                 self._sync(repo)
+
+    def _tick(self, repo: IncidentRepo) -> bool:
+        """follow.tick, when its minute has come (between batches too, so an alert
+        storm does not hold reminders back); whether it ran."""
+        follow = self.follow
+        if follow is None or time.monotonic() < self._next_tick or self.stopping.is_set():
+            return False
+        self._next_tick = time.monotonic() + TICK_SECONDS
+        self._follow(lambda: follow.tick(repo))
+        return True
 
     def _give_up_on_stop(self) -> bool:
         """Stopping while the repository refuses changes: leave the rest in the spool."""
@@ -148,6 +181,26 @@ class Writer(threading.Thread):
         outcomes = intake.apply(repo, notices, trailers={"Alert-Batch": batch})
         self.spool.done(kept)
         self._count(outcomes, len(kept))
+        self._opened(repo, outcomes)
+
+    def _opened(self, repo: IncidentRepo, outcomes: list[Outcome]) -> None:
+        follow = self.follow
+        if follow is None:
+            return
+        for outcome in outcomes:
+            if outcome.opened and outcome.id and outcome.commit:
+                self._follow(partial(follow.opened, repo, outcome.id))
+
+    def _follow(self, call: Callable[[], list[str]]) -> None:
+        try:
+            lines = call()
+        except Exception as exc:  # a notice never stops the alerts
+            message = exc.message if isinstance(exc, IncidentctlError) else repr(exc)
+            lines = [f"notification rules failed: {message}"]
+        for line in lines:
+            self.log(line.strip())
+        if lines:
+            self._unpushed = True
 
     def _count(self, outcomes: list[Outcome], applied: int) -> None:
         with self.stats.lock:

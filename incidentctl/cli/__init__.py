@@ -43,9 +43,34 @@ def cli(ctx: click.Context, repo: Path | None) -> None:
 
 
 def _register() -> None:
-    from . import alerts, history, incident, issues, maintenance, read, repo, review, site, team
+    from . import (
+        alerts,
+        comms,
+        history,
+        incident,
+        issues,
+        maintenance,
+        read,
+        repo,
+        review,
+        site,
+        team,
+    )
 
-    for module in (incident, read, review, issues, team, repo, alerts, history, maintenance, site):
+    modules = (
+        incident,
+        read,
+        review,
+        issues,
+        team,
+        repo,
+        alerts,
+        history,
+        maintenance,
+        site,
+        comms,
+    )
+    for module in modules:
         for command in module.COMMANDS:
             cli.add_command(command)
 

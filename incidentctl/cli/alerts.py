@@ -60,6 +60,12 @@ def open_from_alert(
             f"({safe('; '.join(outcome.entries) or 'counted')})"
         )
         click.echo(f"  {commit_note(outcome.commit, outcome.extra.get('pushed'))}")
+    state = click.get_current_context().find_object(State)
+    if outcome.opened and outcome.id and outcome.commit and not (state and state.no_notify):
+        from .notices import tell
+
+        for line in tell(repo, outcome.id, ["open"]):
+            click.echo(line, err=True)
 
 
 def _secret(path: str | None, variable: str, what: str) -> bytes | None:
@@ -156,7 +162,9 @@ def serve(
         insecure_no_auth=insecure_no_auth,
     )
     spool = spool_dir or str(repo.git.git_dir / "incidentctl" / "spool")
-    sys.exit(run(str(repo.root), settings, spool, push=push, batch=batch))
+    from .notices import Follow
+
+    sys.exit(run(str(repo.root), settings, spool, push=push, batch=batch, follow=Follow()))
 
 
 COMMANDS: list[click.Command] = [serve]

@@ -29,6 +29,7 @@ class State:
     def __init__(self, repo_path: Path | None):
         self.repo_path = repo_path
         self.push: bool | None = None  # --push / --no-push of the running command
+        self.no_notify = False  # --no-notify of the running command
         self._repo: IncidentRepo | None = None
 
     def repo(self) -> IncidentRepo:
@@ -123,13 +124,20 @@ def json_option(func: F) -> F:
 
 
 def no_commit_option(func: F) -> F:
-    """--no-commit, and --push/--no-push (sync after the commit; config `push`)."""
+    """--no-commit, --push/--no-push (sync after the commit; config `push`) and
+    --no-notify (skip the notification rules: comms)."""
 
     @wraps(func)
-    def wrapper(*args: Any, push: bool | None = None, **kwargs: Any) -> Any:
-        click.get_current_context().ensure_object(State).push = push
+    def wrapper(
+        *args: Any, push: bool | None = None, no_notify: bool = False, **kwargs: Any
+    ) -> Any:
+        state = click.get_current_context().ensure_object(State)
+        state.push, state.no_notify = push, no_notify
         return func(*args, **kwargs)
 
+    wrapper = click.option(
+        "--no-notify", is_flag=True, help="Tell no one: skip the notification rules."
+    )(wrapper)
     wrapper = click.option(
         "--push/--no-push",
         default=None,
@@ -141,5 +149,15 @@ def no_commit_option(func: F) -> F:
 
 
 def report_change(change: Any, as_json: bool = False) -> None:
-    """The one line (or JSON document) a changing command prints."""
+    """The one line (or JSON document) a changing command prints; then what the
+    notification rules do for it (comms), unless --no-notify."""
     click.echo(change_report(change, as_json))
+    notify_after(change)
+
+
+def notify_after(change: Any) -> None:
+    from .notices import after_change, events_of
+
+    state = click.get_current_context().find_object(State)
+    if state is not None and state._repo is not None:
+        after_change(state._repo, change, events_of(change.subject), state.no_notify)

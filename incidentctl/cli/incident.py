@@ -18,6 +18,7 @@ from .common import (
     id_argument,
     json_option,
     no_commit_option,
+    notify_after,
     report_change,
     style,
 )
@@ -148,6 +149,7 @@ def open_(
     )
     if as_json:
         emit_json({"id": change.id, "path": change.path, "commit": change.commit, **change.extra})
+        notify_after(change)
         return
     policy = repo.config.severities[change.extra["severity"]]
     click.echo(
@@ -160,6 +162,7 @@ def open_(
         f"update every {safe(policy.update_every)}"
     )
     click.echo(f"  {commit_note(change.commit, change.extra.get('pushed'))}")
+    notify_after(change)
 
 
 @click.command("log")

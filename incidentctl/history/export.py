@@ -58,6 +58,9 @@ FRONT_MATTER_KEYS = (
     "closed_at",
     "action_items",
     "source",
+    "war_room",
+    "personal_data",
+    "regulator_notified_at",
 )
 FORMULA_START = ("=", "+", "-", "@")
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 CONFIG_NAME = "incidentctl.toml"
 # Tables that belong to a capability (alerts/, ...): read here, validated there.
-SECTIONS = ("alerts",)
+SECTIONS = ("alerts", "channels", "groups", "rules", "commands", "comms")
 
 SEVERITY_NAMES = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
 TYPES = ("outage", "security", "performance", "data", "integration")
@@ -178,7 +178,7 @@ class Config(Record):
         placeholder_pattern: str = DEFAULT_PLACEHOLDER,
         oncall: OnCall | None = None,
         push: bool = False,  # run `sync` after every change, as if --push were given
-        sections: dict[str, dict[str, Any]] | None = None,  # SECTIONS, as read; never mutated
+        sections: dict[str, Any] | None = None,  # SECTIONS, as read; never mutated
     ):
         self.incidents_dir = incidents_dir
         self.id_format = id_format
@@ -193,8 +193,9 @@ class Config(Record):
         self.push = push
         self.sections = sections if sections is not None else {}
 
-    def section(self, name: str) -> dict[str, Any]:
-        """The table `[name]` of a capability (one of SECTIONS), as read; {} if absent."""
+    def section(self, name: str) -> Any:
+        """The table `[name]` of a capability (one of SECTIONS), as read; {} if absent
+        (`[[rules]]` is an array of tables)."""
         return self.sections.get(name, {})
 
     def id_matcher_re(self) -> Callable[[str], str | None]:

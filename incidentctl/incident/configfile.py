@@ -279,7 +279,10 @@ def parse(data: dict[str, Any]) -> Config:
         "default_environment", DEFAULTS.default_environment, ENVIRONMENTS
     )
     push = top.flag("push", DEFAULTS.push)
-    tables = {name: top.table(name) for name in SECTIONS if name in top.data}
+    tables = {name: top.data.pop(name) for name in SECTIONS if name in top.data}
+    for name, value in tables.items():  # checked in full by their capability
+        if not isinstance(value, (dict, list)):
+            raise top.fail(name, "must be a table (or an array of tables)")
     roles = top.texts("roles", DEFAULT_ROLES)
     for role in roles:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", role):

@@ -83,6 +83,15 @@ class Source(BaseModel):
     payload: dict[str, Any] | None = None
 
 
+class WarRoom(BaseModel):
+    """The chat channel opened for the incident."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: StrictStr
+    url: StrictStr = ""
+
+
 class Incident(BaseModel):
     """The front matter of one incident file."""
 
@@ -107,6 +116,11 @@ class Incident(BaseModel):
     closed_at: Timestamp | None = None
     action_items: list[ActionItem] = []
     source: Source | None = None
+    # Communication (comms/): the war room opened for the incident, and for incidents
+    # touching personal data the regulator's notification (GDPR asks for 72 hours).
+    war_room: WarRoom | None = None
+    personal_data: bool = False
+    regulator_notified_at: Timestamp | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -155,6 +169,7 @@ __all__ = [
     "Status",
     "Timestamp",
     "Visibility",
+    "WarRoom",
     "check_transition",
     "parse_severity",
     "parse_status",

@@ -49,7 +49,13 @@ class Planned:
     content: str
 
 
-WORKFLOWS = ("postmortem-check.yml", "action-items.yml", "alert-intake.yml", "site-pages.yml")
+WORKFLOWS = (
+    "postmortem-check.yml",
+    "action-items.yml",
+    "alert-intake.yml",
+    "site-pages.yml",
+    "comms-due.yml",
+)
 INSTALL_MARK = "@INCIDENTCTL_INSTALL@"
 
 

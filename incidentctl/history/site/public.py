@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from ...repo.maintenance import Window
     from ...repo.records import IncidentRecord
 
-PUBLIC_KINDS = frozenset({"public", "comms"})
+# Only what a responder logged for the public: `comms` entries record the notices
+# sent to internal groups (comms/notify.py) and name channels and groups.
+PUBLIC_KINDS = frozenset({"public"})
 DAYS = 90
 # Statuspage's incident statuses, impacts and component statuses.
 STATUS = {

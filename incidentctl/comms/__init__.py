@@ -1,0 +1,1 @@
+"""Communications: notification channels, and later the rules and outbox that drive them."""

@@ -1,0 +1,1 @@
+"""Notification channels: Slack, Teams, Mattermost, Discord, webhooks, email, PagerDuty."""
