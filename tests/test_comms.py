@@ -254,7 +254,7 @@ def test_slack_down_for_the_whole_incident_loses_nothing(repo: Repo, pager: Any)
     with cs.SlackWebhook() as slack:
         configure(
             repo,
-            f"""
+            """
 [comms]
 timeout = "3s"
 

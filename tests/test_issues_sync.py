@@ -302,7 +302,9 @@ def test_duplicate_issues_keep_the_oldest_and_are_reported(
     report = sync_json(repo, github)
     (existing,) = report["existing"]
     assert existing["number"] == twins[0]["number"]
-    assert report["duplicates"] == [{"key": items[0].key, "number": twins[1]["number"]}]
+    assert report["duplicates"] == [
+        {"key": items[0].key, "number": twins[1]["number"], "ticket": f"#{twins[1]['number']}"}
+    ]
     assert len(report["created"]) == 6
     text = sync(repo, github)
     assert text.exit_code == 0

@@ -1,7 +1,7 @@
 """The package's shape: layers only point down, and no module imports another in a circle.
 
     cli, fastpath, output, __main__      entry points
-    review, github (alerts, history, comms, trackers to come)
+    review, trackers, alerts, history, comms
                                          capabilities: use the repository, never each other
     repo                                 one repository: IncidentRepo, git, sync, merge
     incident                             one incident file and the policy, no git
@@ -33,7 +33,7 @@ LAYERS = {
     "incident": INCIDENT,
     "repo": REPO,
     "review": CAPABILITY,
-    "github": CAPABILITY,
+    "trackers": CAPABILITY,
     "alerts": CAPABILITY,
     "history": CAPABILITY,
     "comms": CAPABILITY,
@@ -167,11 +167,11 @@ def test_the_guards_find_an_upward_import_a_sideways_one_and_a_circle() -> None:
     """The checks can fail: the real graph plus three made-up imports is refused."""
     graph = {name: list(imported) for name, imported in GRAPH.items()}
     graph["incidentctl.incident.file"].append(("incidentctl.repo.base", 1))  # up + circle
-    graph["incidentctl.review.check"].append(("incidentctl.github.client", 2))  # sideways
+    graph["incidentctl.review.check"].append(("incidentctl.trackers.http", 2))  # sideways
     wrong = upward_imports(graph)
     assert wrong == [
         "incidentctl.incident.file:1 (incident) imports incidentctl.repo.base (repo)",
-        "incidentctl.review.check:2 (capability) imports incidentctl.github.client (capability)",
+        "incidentctl.review.check:2 (capability) imports incidentctl.trackers.http (capability)",
     ]
     [circle] = circles(graph)
     assert {"incidentctl.incident.file", "incidentctl.repo.base"} <= set(circle)

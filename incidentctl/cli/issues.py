@@ -100,8 +100,9 @@ def sync(
     ends whatever the server answers.
     """
     from ..errors import IncidentctlError
-    from ..github.client import GitHub, Policy
-    from ..github.issues import sync as run_sync
+    from ..trackers.github import GitHub, GitHubTracker
+    from ..trackers.http import Policy
+    from ..trackers.sync import sync as run_sync
 
     token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
     if not token:
@@ -122,12 +123,11 @@ def sync(
         pace=pace,
         timeout=timeout,
     )
-    github = GitHub(api, slug, token, policy)
+    github = GitHubTracker(GitHub(api, slug, token, policy), label)
     quiet = as_json
     report = run_sync(
         state.repo(),
         github,
-        label=label,
         dry_run=dry_run,
         write_back=write_back,
         progress=None if quiet else (lambda line: click.echo(safe(line), err=True)),

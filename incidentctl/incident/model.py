@@ -56,7 +56,8 @@ class ActionItem(BaseModel):
     owner: Name | None = None
     due: date | None = None
     status: ActionStatus = ActionStatus.OPEN
-    issue: StrictStr | None = None
+    issue: StrictStr | None = None  # the ticket's web URL (GitHub, Jira or GitLab)
+    ticket: StrictStr | None = None  # the ticket's key: "#12", "OPS-7", "group/project#3"
 
 
 class Source(BaseModel):

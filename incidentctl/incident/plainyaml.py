@@ -143,7 +143,7 @@ def python_value(key: str, value: Any) -> Any:
 
 
 def item_data(item: dict[str, Any]) -> dict[str, Any]:
-    """An action item (as JSON) as it is written: id, title, owner, due, status, issue,
+    """An action item (as JSON) as it is written: id, title, owner, due, status, issue, ticket,
     the unset ones left out (repo/actions.py, `_item_data`)."""
     out = {"id": item["id"], "title": item["title"]}
     if item.get("owner") is not None:
@@ -153,6 +153,8 @@ def item_data(item: dict[str, Any]) -> dict[str, Any]:
     out["status"] = item["status"]
     if item.get("issue") is not None:
         out["issue"] = item["issue"]
+    if item.get("ticket") is not None:
+        out["ticket"] = item["ticket"]
     return out
 
 

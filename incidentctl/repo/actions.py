@@ -122,13 +122,22 @@ def complete_action(
     return repo.change(ref, mutate, commit=commit, command="action done")
 
 
-def link_issues(repo: RepoBase, ref: str, links: dict[str, str], *, commit: bool = True) -> Change:
-    """Record GitHub issue URLs in action items (`issues sync --write-back`)."""
+def link_issues(
+    repo: RepoBase,
+    ref: str,
+    links: dict[str, tuple[str, str | None]],
+    *,
+    commit: bool = True,
+) -> Change:
+    """Record ticket URLs and keys in action items (`issues sync --write-back`):
+    {action id: (url, key)}."""
 
     def mutate(file: IncidentFile) -> str:
         incident = validate(file)
         items = [
-            item.model_copy(update={"issue": links[item.id]}) if item.id in links else item
+            item.model_copy(update={"issue": links[item.id][0], "ticket": links[item.id][1]})
+            if item.id in links
+            else item
             for item in incident.action_items
         ]
         file.set_field("action_items", [_item_data(i) for i in items])
@@ -182,6 +191,7 @@ def actions(
                     item.status.value,
                     item.issue,
                     late,
+                    item.ticket,
                 )
             )
     return rows

@@ -58,6 +58,7 @@ class ActionRow(NamedTuple):
     status: str
     issue: str | None
     overdue: bool
+    ticket: str | None = None  # the tracker's key: "#12", "OPS-7", "group/project#3"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +70,7 @@ class ActionRow(NamedTuple):
             "due": self.due.isoformat() if self.due else None,
             "status": self.status,
             "issue": self.issue,
+            "ticket": self.ticket,
             "overdue": self.overdue,
         }
 

@@ -1,7 +1,8 @@
-"""A small GitHub REST client for issues: pagination, rate limits, retries.
+"""The HTTP side of every tracker (GitHub, Jira, GitLab): retries, rate limits, caps.
 
-The token goes only into the Authorization header of requests to the configured
-API host; it never appears in a message, a log line or an exception.
+The token goes only into the authorization header of requests to the configured
+API host (never through a redirect or a link to another host); it never appears in
+a message, a log line or an exception.
 
 Whatever the server says, a run ends: each request is retried at most
 `Policy.retries` times, every retry waits at least `Policy.backoff` (also after
@@ -23,22 +24,20 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import __version__
 from ..errors import IncidentctlError
 
-API_VERSION = "2022-11-28"
 _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="([^"]+)"')
-SLUG = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 # Printable ASCII without spaces: anything else would break (and echo) the header.
 _TOKEN = re.compile(r"[\x21-\x7e]+")
 
 
-class GitHubError(IncidentctlError):
-    """GitHub refused a request, or could not be reached."""
+class TrackerError(IncidentctlError):
+    """A tracker refused a request, or could not be reached."""
 
     def __init__(
         self,
@@ -48,12 +47,14 @@ class GitHubError(IncidentctlError):
         retryable: bool = False,
         headers: dict[str, str] | None = None,
         stop: bool = False,
+        created: Any = None,
     ):
         super().__init__(message)
         self.status = status
         self.retryable = retryable
         self.headers = headers or {}
         self.stop = stop  # rate limited, or out of retries or waiting time: the run stops
+        self.created = created  # a ticket made before the error (base.Ticket), if any
 
 
 MAX_BODY = 32 * 1024 * 1024  # bytes of one answer (a page of 100 issues is well under 1 MiB)
@@ -67,21 +68,21 @@ class Policy:
     backoff: float = 1.0  # the least wait before a retry; doubles with each retry of a request
     max_wait: float = 300.0  # longest single wait; a longer Retry-After or reset is an error
     total_wait: float = 600.0  # all retry waits of one run together
-    pace: float = 1.0  # seconds between issue creations (secondary rate limits; not a retry)
+    pace: float = 1.0  # seconds between ticket creations (rate limits; not a retry)
     timeout: float = 30.0  # one request, from connecting to its last byte
     sleep: Callable[[float], None] = field(default=time.sleep)
     waited: float = 0.0  # retry waits so far in this run
 
     def wait(self, seconds: float, reason: str) -> None:
-        """Wait before a retry, or raise a stopping GitHubError if a cap forbids it."""
+        """Wait before a retry, or raise a stopping TrackerError if a cap forbids it."""
         if seconds > self.max_wait:
-            raise GitHubError(
-                f"{reason}; GitHub asks to wait {_secs(seconds)}, more than the longest wait "
+            raise TrackerError(
+                f"{reason}; the server asks to wait {_secs(seconds)}, more than the longest wait "
                 f"allowed ({_secs(self.max_wait)}, --max-wait); re-run later",
                 stop=True,
             )
         if self.waited + seconds > self.total_wait:
-            raise GitHubError(
+            raise TrackerError(
                 f"{reason}; gave up: this run already waited {_secs(self.waited)} for retries "
                 f"and may wait {_secs(self.total_wait)} in all (--max-total-wait); re-run later",
                 stop=True,
@@ -174,36 +175,44 @@ class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
         self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
     ) -> Any:
         if _origin(newurl) != _origin(req.full_url):
-            raise GitHubError(
+            raise TrackerError(
                 f"refusing to follow a redirect to another host ({_origin(newurl)[1]})"
             )
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-class GitHub:
-    """Issues of one repository through the REST API."""
+class Client:
+    """Requests to one tracker's API: JSON in and out, the token in one header, every
+    retry and wait within the Policy. Subclasses name the service, set the headers
+    and say what an error status means (`_http_error`)."""
 
-    def __init__(self, api_url: str, slug: str, token: str, policy: Policy | None = None):
-        if not SLUG.fullmatch(slug) or any(part in (".", "..") for part in slug.split("/")):
-            raise IncidentctlError(
-                f"repository {slug!r} is not OWNER/NAME; set --repo-slug or GITHUB_REPOSITORY"
-            )
+    service = "the tracker"
+    token_variable = "the token"  # noqa: S105 (the name of a variable, not a secret)
+
+    def __init__(self, api_url: str, token: str, policy: Policy | None = None):
         parsed = urllib.parse.urlsplit(api_url)
         if parsed.scheme not in ("https", "http") or not parsed.netloc:
-            raise IncidentctlError(f"API URL {api_url!r} is not an http(s) URL; check --api-url")
+            raise IncidentctlError(f"API URL {api_url!r} is not an http(s) URL; check the URL")
         self.api_url = api_url.rstrip("/")
         self._origin = (parsed.scheme, parsed.netloc)
-        self.slug = slug
         token = token.strip()
         if not _TOKEN.fullmatch(token):
             raise IncidentctlError(
-                "GITHUB_TOKEN (or GH_TOKEN) is not a token: it is empty or has spaces or "
+                f"{self.token_variable} is not a token: it is empty or has spaces or "
                 "control characters inside"
             )
         self._token = token
         self._handlers = (_HTTPHandler(), _HTTPSHandler())
         self._opener = urllib.request.build_opener(_SameOriginRedirects, *self._handlers)
         self.policy = policy or Policy()
+
+    def headers(self) -> dict[str, str]:
+        """The headers of every request, the credential included."""
+        return {
+            "Accept": "application/json",
+            "User-Agent": f"incidentctl/{__version__}",
+            "Authorization": f"Bearer {self._token}",
+        }
 
     # -- transport -------------------------------------------------------------------
 
@@ -212,14 +221,12 @@ class GitHub:
     ) -> tuple[Any, dict[str, str]]:
         parsed = urllib.parse.urlsplit(url)
         if (parsed.scheme, parsed.netloc) != self._origin:
-            # A Link header pointing elsewhere must not receive the token.
-            raise GitHubError(f"refusing to follow a link to another host ({parsed.netloc})")
+            # A link pointing elsewhere must not receive the token.
+            raise TrackerError(f"refusing to follow a link to another host ({parsed.netloc})")
         data = json.dumps(payload).encode() if payload is not None else None
         request = urllib.request.Request(url, data=data, method=method)  # noqa: S310
-        request.add_header("Accept", "application/vnd.github+json")
-        request.add_header("X-GitHub-Api-Version", API_VERSION)
-        request.add_header("User-Agent", f"incidentctl/{__version__}")
-        request.add_header("Authorization", f"Bearer {self._token}")
+        for name, value in self.headers().items():
+            request.add_header(name, value)
         if data is not None:
             request.add_header("Content-Type", "application/json")
         timeout = self.policy.timeout
@@ -252,52 +259,52 @@ class GitHub:
         try:
             return json.loads(body), headers
         except ValueError:
-            raise GitHubError(
+            raise TrackerError(
                 f"{method} {self._path(url)}: the answer from {parsed.netloc} is not JSON"
             ) from None
 
-    def _unreachable(self, method: str, url: str, watch: _Watch, reason: str) -> GitHubError:
+    def _unreachable(self, method: str, url: str, watch: _Watch, reason: str) -> TrackerError:
         host = urllib.parse.urlsplit(url).netloc
         if watch.expired or "timed out" in reason:
             reason = f"no complete answer within {_secs(self.policy.timeout)}, --timeout"
-        return GitHubError(
+        return TrackerError(
             f"{method} {self._path(url)}: cannot reach {host} ({reason})", retryable=True
         )
 
     def _path(self, url: str) -> str:
         return urllib.parse.urlsplit(url).path
 
-    def _http_error(
-        self, method: str, status: int, body: bytes, headers: dict[str, str]
-    ) -> GitHubError:
+    def error_message(self, body: bytes) -> str:
+        """The server's own words in an error answer (one line, bounded)."""
         try:
             message = str(json.loads(body).get("message", ""))
         except (ValueError, AttributeError):
             message = ""
-        message = " ".join(message.split())[:200] or "no message"
+        return " ".join(message.split())[:200] or "no message"
+
+    def _http_error(
+        self, method: str, status: int, body: bytes, headers: dict[str, str]
+    ) -> TrackerError:
+        message = self.error_message(body)
         if status == 401:
-            return GitHubError(
-                "GitHub rejected the token (401 Bad credentials); check GITHUB_TOKEN",
+            return TrackerError(
+                f"{self.service} rejected the token (401); check {self.token_variable}",
                 status=status,
             )
-        hint = ""
-        if (
-            status == 403
-            and headers.get("x-ratelimit-remaining") != "0"
-            and ("retry-after" not in headers and "rate limit" not in message.lower())
-        ):
-            hint = " (the token may lack `issues: write` on this repository)"
-        elif status == 404:
-            hint = " (check --repo-slug, and that the token can see the repository)"
-        return GitHubError(
-            f"GitHub answered {status} to {method}: {message}{hint}",
+        hint = self.hint(status, message, headers)
+        return TrackerError(
+            f"{self.service} answered {status} to {method}: {message}{hint}",
             status=status,
             retryable=status >= 500,
             headers=headers,
         )
 
-    def _rate_limit_wait(self, error: GitHubError) -> float | None:
-        """Seconds to wait for a primary or secondary rate limit, or None if not one."""
+    def hint(self, status: int, message: str, headers: dict[str, str]) -> str:
+        """What to check after an error status (a subclass knows its service)."""
+        return ""
+
+    def _rate_limit_wait(self, error: TrackerError) -> float | None:
+        """Seconds to wait for a rate limit, or None if the error is not one."""
         headers = error.headers
         if error.status not in (403, 429):
             return None
@@ -306,13 +313,15 @@ class GitHub:
                 return max(0.0, float(headers["retry-after"]))
             except ValueError:
                 return 60.0
-        if headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
+        remaining = headers.get("x-ratelimit-remaining", headers.get("ratelimit-remaining"))
+        reset = headers.get("x-ratelimit-reset", headers.get("ratelimit-reset"))
+        if remaining == "0" and reset is not None:
             try:
-                return max(0.0, float(headers["x-ratelimit-reset"]) - time.time()) + 1.0
+                return max(0.0, float(reset) - time.time()) + 1.0
             except ValueError:
                 return 60.0
         if error.status == 429 or "secondary rate limit" in str(error).lower():
-            return 60.0  # GitHub's advice when it gives no header
+            return 60.0  # the advice of GitHub (and Atlassian) when no header says
         return None
 
     def call(
@@ -325,13 +334,13 @@ class GitHub:
         while True:
             try:
                 return self._request(method, url, payload)
-            except GitHubError as error:
+            except TrackerError as error:
                 limited = self._rate_limit_wait(error)
                 if limited is None and not (retry and error.retryable):
                     raise
                 reason = str(error)
                 if attempt >= policy.retries:
-                    raise GitHubError(
+                    raise TrackerError(
                         f"{reason} (gave up after {attempt + 1} attempt"
                         f"{'s' if attempt else ''}, --retries {policy.retries})",
                         status=error.status,
@@ -342,64 +351,6 @@ class GitHub:
                 backoff = policy.backoff * 2 ** (attempt - 1)
                 try:
                     policy.wait(max(limited or 0.0, backoff), reason)
-                except GitHubError as stop:
+                except TrackerError as stop:
                     stop.status = error.status
                     raise
-
-    # -- issues --------------------------------------------------------------------------
-
-    def repo_url(self, path: str) -> str:
-        return f"{self.api_url}/repos/{self.slug}{path}"
-
-    def list_issues(
-        self, label: str, *, newest_first: bool = False, pages: int | None = None
-    ) -> Iterator[dict[str, Any]]:
-        """Every issue (not pull request) with the label, open or closed, all pages."""
-        query = {"labels": label, "state": "all", "per_page": "100"}
-        if newest_first:
-            query.update(sort="created", direction="desc")
-        url: str | None = self.repo_url("/issues?" + urllib.parse.urlencode(query))
-        seen = 0
-        while url:
-            items, headers = self.call("GET", url)
-            if not isinstance(items, list):
-                raise GitHubError("GitHub's issue list was not a JSON array")
-            for item in items:
-                if "pull_request" not in item:
-                    yield item
-            seen += 1
-            if pages is not None and seen >= pages:
-                return
-            url = parse_links(headers.get("link")).get("next")
-
-    def create_issue(self, title: str, body: str, labels: list[str]) -> dict[str, Any]:
-        """POST one issue; never retried blindly (a 502 may hide a created issue)."""
-        item, _ = self.call(
-            "POST",
-            self.repo_url("/issues"),
-            {"title": title, "body": body, "labels": labels},
-            retry=False,
-        )
-        if not isinstance(item, dict):
-            raise GitHubError("GitHub's answer to creating an issue was not an object")
-        return item
-
-    def get_issue(self, number: int) -> dict[str, Any] | None:
-        """One issue by number; None if GitHub has none (404)."""
-        try:
-            item, _ = self.call("GET", self.repo_url(f"/issues/{number}"))
-        except GitHubError as exc:
-            if exc.status in (404, 410):
-                return None
-            raise
-        return item if isinstance(item, dict) else None
-
-    def close_issue(self, number: int) -> dict[str, Any]:
-        item, _ = self.call(
-            "PATCH",
-            self.repo_url(f"/issues/{number}"),
-            {"state": "closed", "state_reason": "completed"},
-        )
-        if not isinstance(item, dict):
-            raise GitHubError("GitHub's answer to closing an issue was not an object")
-        return item
