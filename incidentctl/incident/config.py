@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 CONFIG_NAME = "incidentctl.toml"
 # Tables that belong to a capability (alerts/, ...): read here, validated there.
-SECTIONS = ("alerts", "channels", "groups", "rules", "commands", "comms")
+SECTIONS = ("alerts", "channels", "groups", "rules", "commands", "comms", "trackers")
 
 SEVERITY_NAMES = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
 TYPES = ("outage", "security", "performance", "data", "integration")

@@ -199,3 +199,14 @@ class GitHubTracker:
         if ticket.number is None:
             raise TrackerError(f"GitHub issue {ticket.ref} has no number")
         self.client.close_issue(ticket.number)
+
+
+def from_table(name: str, table: Any, policy: Policy, label: str) -> GitHubTracker:
+    """A `[trackers.NAME] type = "github"` table: repo (OWNER/NAME, else
+    $GITHUB_REPOSITORY), api_url (else $GITHUB_API_URL or api.github.com), token_env or
+    token_file (else GITHUB_TOKEN, then GH_TOKEN)."""
+    slug = table.text("repo", os.environ.get("GITHUB_REPOSITORY"), required=True)
+    api = table.url("api_url", os.environ.get("GITHUB_API_URL") or "https://api.github.com")
+    default_env = "GITHUB_TOKEN" if os.environ.get("GITHUB_TOKEN") else "GH_TOKEN"
+    token = table.secret("token", default_env=default_env, what="GitHub token")
+    return GitHubTracker(GitHub(api, slug, token, policy), label, name)
