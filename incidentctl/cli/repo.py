@@ -18,16 +18,27 @@ from .common import emit_json, handle_errors, style
     metavar="PIP-SPEC",
     help="What the GitHub workflows pip-install.  [default: this incidentctl's version]",
 )
+@click.option(
+    "--tracker",
+    type=click.Choice(["github", "jira", "gitlab"]),
+    default="github",
+    show_default=True,
+    help="Where action items become tickets: installs that tracker's action-items "
+    "workflow and a commented [trackers] table to fill in.",
+)
 @handle_errors
-def init(path: Path | None, force: bool, install: str | None) -> None:
+def init(path: Path | None, force: bool, install: str | None, tracker: str) -> None:
     """Scaffold an incident repository in PATH (default: here); runs `git init` if needed.
 
     Writes incidentctl.toml, incidents/ and the GitHub workflows (the post-mortem
-    check). Never overwrites an existing file without --force.
+    check, action items, alert intake, the status page, reminders). Never
+    overwrites an existing file without --force.
     """
     from ..repo.scaffold import init as scaffold
 
-    created, kept, ran_git_init = scaffold(path or Path.cwd(), force=force, install=install)
+    created, kept, ran_git_init = scaffold(
+        path or Path.cwd(), force=force, install=install, tracker=tracker
+    )
     if ran_git_init:
         click.echo("Initialised a git repository.")
     for name in created:

@@ -56,6 +56,37 @@ WORKFLOWS = (
     "site-pages.yml",
     "comms-due.yml",
 )
+# `init --tracker`: the action-items workflow of each tracker, and its table for
+# incidentctl.toml (commented out: the values are the team's own).
+TRACKERS = ("github", "jira", "gitlab")
+TRACKER_WORKFLOWS = {
+    "github": "action-items.yml",
+    "jira": "action-items-jira.yml",
+    "gitlab": "action-items-gitlab.yml",
+}
+TRACKER_TABLES = {
+    "github": "",
+    "jira": """
+# Action items as Jira tickets (`incidentctl issues sync --tracker jira`; README, "Jira").
+# [trackers.jira]
+# type = "jira"
+# url = "https://your-site.atlassian.net"   # Data Center: your Jira's URL
+# deployment = "cloud"                       # or "datacenter"
+# project = "OPS"
+# issue_type = "Task"
+# email_env = "JIRA_EMAIL"                   # Cloud: the account's e-mail
+# token_env = "JIRA_API_TOKEN"               # Cloud: an API token; Data Center: a PAT
+# done_transition = "Done"
+""",
+    "gitlab": """
+# Action items as GitLab issues (`incidentctl issues sync --tracker gitlab`; README, "GitLab").
+# [trackers.gitlab]
+# type = "gitlab"
+# url = "https://gitlab.com"                 # or your self-managed GitLab
+# project = "your-group/your-project"
+# token_env = "GITLAB_TOKEN"                 # a token with the `api` scope
+""",
+}
 INSTALL_MARK = "@INCIDENTCTL_INSTALL@"
 
 
@@ -78,11 +109,14 @@ def workflow_text(name: str, install: str | None = None) -> str:
     return text.replace(INSTALL_MARK, install or default_install())
 
 
-def planned_files(install: str | None = None) -> list[Planned]:
+def planned_files(install: str | None = None, tracker: str = "github") -> list[Planned]:
+    if tracker not in TRACKERS:
+        raise InvalidInput(f"unknown tracker {tracker!r}; use one of: {', '.join(TRACKERS)}")
+    names = [TRACKER_WORKFLOWS[tracker] if n == "action-items.yml" else n for n in WORKFLOWS]
     return [
-        Planned("incidentctl.toml", CONFIG_TEMPLATE),
+        Planned("incidentctl.toml", CONFIG_TEMPLATE + TRACKER_TABLES[tracker]),
         Planned("incidents/.gitkeep", ""),
-        *(Planned(f".github/workflows/{name}", workflow_text(name, install)) for name in WORKFLOWS),
+        *(Planned(f".github/workflows/{name}", workflow_text(name, install)) for name in names),
     ]
 
 
@@ -149,7 +183,7 @@ def _read_text(path: Path, root: Path) -> str:
 
 
 def init(
-    path: Path, *, force: bool = False, install: str | None = None
+    path: Path, *, force: bool = False, install: str | None = None, tracker: str = "github"
 ) -> tuple[list[str], list[str], bool]:
     """Create what is missing, register the merge driver; return (created, kept, git init?)."""
     from ..incident.configfile import load as load_config
@@ -167,7 +201,7 @@ def init(
         init_repo(path)
         ran_git_init = True
     created, kept = [], []
-    for item in planned_files(install):
+    for item in planned_files(install, tracker):
         target = path / item.path
         if target.exists() and not force:
             kept.append(item.path)
