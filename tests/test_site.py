@@ -142,7 +142,7 @@ def leak_fixture(repo: Repo) -> dict[str, str]:
         "security",
     )
     # A security incident is restricted from its opening.
-    assert 'visibility: restricted' in path_of(repo, ids["restricted"]).read_text()
+    assert "visibility: restricted" in path_of(repo, ids["restricted"]).read_text()
     ids["cancelled"] = ident(repo, "CANARY-CANCELLED-TITLE false alarm", "--service", "canary-x")
     make_public(repo, ids["cancelled"])
     repo.ok("status", ids["cancelled"], "cancelled", "-m", "false alarm")
