@@ -1,14 +1,18 @@
 """The commands responders type most, and `show ID --json`, without click.
 
-`log`, `status`, `severity`, `assign` and `action add` are typed mid-outage, and
-scripts ask `show --json` about one incident again and again. Importing click (and
-every command module) costs more than the git commit these commands make
+`open`, `log`, `status`, `severity`, `assign` and `action add` are typed mid-outage,
+and scripts ask `show --json` about one incident again and again. Importing click
+(and every command module) costs more than the git commit these commands make
 (bench/README.md), so their documented forms are parsed here and handed to the same
 core (`status`, `severity`, `assign` and `action add` through repo/quick.py, which
-works from the cache of front matters and goes the full way when it cannot) and the
-same output code as the click commands. Anything else, including `-h`, a bad
-option, a missing argument or a value click would refuse, returns None and goes
-through click, so help and usage errors stay click's own.
+works from the cache of front matters and goes the full way when it cannot; `open`
+through repo/quickopen.py, which writes the file without Jinja2, the model or
+PyYAML when it can) and the same output code as the click commands. Anything else,
+including `-h`, a bad option, a missing argument or a value click would refuse,
+returns None and goes through click, so help and usage errors stay click's own; so
+does an `open` that click would ask questions (stdin a terminal, no --severity) or
+that is given an alert payload or a time (--alert-payload, --at, --detected-at,
+--started-at and their companions).
 """
 
 from __future__ import annotations
@@ -35,6 +39,23 @@ _FLAGS = {
 # Per command: its words, its arguments, its options with a value (option -> key;
 # a key in `_MANY` collects every use) and their defaults.
 _COMMANDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], dict[str, str], dict[str, object]]] = {
+    "open": (
+        ("open",),
+        ("title",),
+        {
+            "--severity": "severity",
+            "-s": "severity",
+            "--type": "kind",
+            "-t": "kind",
+            "--env": "environment",
+            "-e": "environment",
+            "--service": "services",
+            "--commander": "commander",
+            "-c": "commander",
+            "--summary": "summary",
+        },
+        dict.fromkeys(("severity", "kind", "environment", "commander", "summary")),
+    ),
     "log": (
         ("log",),
         ("id", "text"),
@@ -66,7 +87,7 @@ _COMMANDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], dict[str, str], dic
         {"owner": None, "due": None},
     ),
 }
-_MANY = frozenset({"roles"})
+_MANY = frozenset({"roles", "services"})
 
 
 def parse(argv: Sequence[str], command: str = "log") -> dict[str, object] | None:
@@ -124,6 +145,8 @@ def parse(argv: Sequence[str], command: str = "log") -> dict[str, object] | None
         return None  # click's usage error says it is a file
     if command == "log" and opts["kind"] not in KINDS:
         return None
+    if command == "open" and not _plain_open(opts):
+        return None
     if command == "action add" and (opts["owner"] is None or opts["due"] is None):
         return None  # click says which is missing
     if command == "assign":
@@ -133,6 +156,22 @@ def parse(argv: Sequence[str], command: str = "log") -> dict[str, object] | None
         opts["roles"] = roles
     opts.update(zip(names, positional, strict=True))
     return opts
+
+
+def _plain_open(opts: dict[str, object]) -> bool:
+    """Whether click's `open` would take these options as they are and ask nothing:
+    --type and --env among its choices, and no questions (in a terminal it asks for
+    the severity when --severity is not given, unless --json)."""
+    from .incident.config import ENVIRONMENTS, TYPES
+
+    if opts["kind"] not in (None, *TYPES) or opts["environment"] not in (None, *ENVIRONMENTS):
+        return False
+    if opts["severity"] is None and not opts["as_json"]:
+        try:
+            return sys.stdin is not None and not sys.stdin.isatty()
+        except ValueError:  # a closed stdin: click finds out
+            return False
+    return True
 
 
 def _role_pairs(values: list[str]) -> dict[str, str] | None:
@@ -260,7 +299,7 @@ def run(argv: Sequence[str]) -> int | None:
     identity = start_git(str(repo_path or "."), "var", "GIT_AUTHOR_IDENT")
 
     from .errors import IncidentctlError
-    from .output import change_report
+    from .output import change_report, opened_report
     from .repo.incidents import IncidentRepo
     from .safetext import safe
 
@@ -281,7 +320,12 @@ def run(argv: Sequence[str]) -> int | None:
             repo.git.close()
         elif identity is not None:
             identity.kill()
-    sys.stdout.write(change_report(change, bool(opts["as_json"])) + "\n")
+    if command == "open":
+        policy = repo.config.severities[change.extra["severity"]]
+        report = opened_report(change, policy.response, policy.update_every, bool(opts["as_json"]))
+    else:
+        report = change_report(change, bool(opts["as_json"]))
+    sys.stdout.write(report + "\n")
     if not opts["no_notify"] and _notifies(repo):
         # Only when channels, commands or rules are configured: then the
         # notification rules run as after the click command (comms).
@@ -299,10 +343,26 @@ def _notifies(repo: IncidentRepo) -> bool:
 
 def _apply(command: str, repo: IncidentRepo, opts: dict[str, object]) -> Change:
     """What the click command calls, with what it passes."""
+    commit = bool(opts["commit"])
+    if command == "open":
+        from .repo.quickopen import open_incident
+
+        services: list[str] = opts["services"]  # type: ignore[assignment]
+        return open_incident(
+            repo,
+            str(opts["title"]),
+            severity=_text(opts["severity"]),
+            type=_text(opts["kind"]),
+            environment=_text(opts["environment"]),
+            services=services,
+            commander=_text(opts["commander"]),
+            summary=_text(opts["summary"]),
+            commit=commit,
+        )
     from .incident.timeutil import parse_time
     from .repo import quick
 
-    ref, commit = str(opts["id"]), bool(opts["commit"])
+    ref = str(opts["id"])
     if command in ("log", "status"):
         at = parse_time(str(opts["at"]), what="--at") if opts["at"] is not None else None
         if command == "log":

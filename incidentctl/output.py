@@ -25,6 +25,20 @@ def bold(text: str) -> str:
     return f"\x1b[1m{text}\x1b[0m" if colour_enabled() else text
 
 
+def paint(text: str, *, fg: str | None = None, bold: bool = False) -> str:
+    """`click.style(text, fg=fg, bold=bold)` (its codes, in its order) on a terminal,
+    without importing click; escaped (safetext.safe) either way."""
+    text = safe(text)
+    if not colour_enabled():
+        return text
+    codes = f"\x1b[{_COLOURS[fg]}m" if fg else ""
+    codes += "\x1b[1m" if bold else ""
+    return f"{codes}{text}\x1b[0m"
+
+
+_COLOURS = {"red": 31, "green": 32, "yellow": 33, "blue": 34}
+
+
 def to_json(data: Any) -> str:
     """One JSON document; control and bidi characters inside strings as `\\uXXXX`."""
     import json
@@ -68,4 +82,22 @@ def carried_note(change: Change) -> str | None:
     return (
         f"{bold(change.id)}: the file held uncommitted changes ({safe(carried['changes'])}); "
         f"committed them first, on their own (commit {safe(carried['commit'][:10])})"
+    )
+
+
+def opened_report(change: Change, response: str, update_every: str, as_json: bool) -> str:
+    """What `open` prints: the new incident, where it is, what its severity asks of
+    responders (`response`, `update_every`: its policy), and the commit."""
+    extra = change.extra
+    if as_json:
+        return to_json({"id": change.id, "path": change.path, "commit": change.commit, **extra})
+    severity = paint(extra["severity"], fg="red", bold=True)
+    return "\n".join(
+        (
+            f"Opened {paint(change.id, bold=True)} ({severity}, {safe(extra['status'])})",
+            f"  {safe(change.path)}",
+            f"  Commander: {safe(extra['commander'])} · respond {safe(response)} · "
+            f"update every {safe(update_every)}",
+            f"  {commit_note(change.commit, extra.get('pushed'))}",
+        )
     )

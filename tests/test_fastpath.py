@@ -194,3 +194,26 @@ def test_log_on_files_incidentctl_writes_needs_no_markdown_parser(repo: Repo) ->
     assert "incidentctl.incident.blocks" in loaded
     assert sorted(loaded.intersection({*HEAVY, "markdown_it"})) == []
     assert repo.json("timeline", ident)[-1]["text"] == "a note"
+
+
+def test_open_loads_none_of_the_heavy_modules(repo: Repo) -> None:
+    """`open TITLE` takes a fast path too (repo/quickopen.py): besides these, no
+    Jinja2 template, no `secrets` (OpenSSL) for the ID, no `unicodedata` for an
+    ASCII title's file name. tests/test_quick_open.py checks what it writes."""
+    code = (
+        "import sys; from incidentctl.fastpath import run; status = run(sys.argv[1:]); "
+        "print(' '.join(sorted(sys.modules))); sys.exit(status)"
+    )
+    argv = ["--repo", str(repo.path), "open", "Checkout errors", "-s", "2", "--service", "pay"]
+    result = subprocess.run(
+        [sys.executable, "-c", code, *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.splitlines()[-1].split())
+    assert "incidentctl.repo.quickopen" in loaded  # the probe did run the command
+    assert sorted(loaded.intersection({*HEAVY, "secrets", "unicodedata"})) == []
+    assert repo.json("show", result.stdout.split()[1])["services"] == ["pay"]

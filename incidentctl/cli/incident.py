@@ -8,12 +8,11 @@ from typing import Any
 
 import click
 
-from ..output import carried_note
+from ..output import carried_note, opened_report
 from ..safetext import safe
 from .common import (
     State,
     commit_note,
-    emit_json,
     handle_errors,
     id_argument,
     json_option,
@@ -147,21 +146,8 @@ def open_(
         source={"kind": "manual"} if manual_incident else None,
         commit=not no_commit,
     )
-    if as_json:
-        emit_json({"id": change.id, "path": change.path, "commit": change.commit, **change.extra})
-        notify_after(change)
-        return
     policy = repo.config.severities[change.extra["severity"]]
-    click.echo(
-        f"Opened {style(change.id, bold=True)} "
-        f"({style(change.extra['severity'], fg='red', bold=True)}, {safe(change.extra['status'])})"
-    )
-    click.echo(f"  {safe(change.path)}")
-    click.echo(
-        f"  Commander: {safe(change.extra['commander'])} · respond {safe(policy.response)} · "
-        f"update every {safe(policy.update_every)}"
-    )
-    click.echo(f"  {commit_note(change.commit, change.extra.get('pushed'))}")
+    click.echo(opened_report(change, policy.response, policy.update_every, as_json))
     notify_after(change)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta, timezone
 
+from ..errors import InvalidInput
 from ..record import Record
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
@@ -21,6 +22,12 @@ SECTIONS = ("alerts", "channels", "groups", "rules", "commands", "comms", "track
 SEVERITY_NAMES = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
 TYPES = ("outage", "security", "performance", "data", "integration")
 ENVIRONMENTS = ("production", "staging", "development")
+# What `severity_name` accepts (lower case) -> the severity it names.
+SEVERITY_WORDS = {
+    **{word: f"SEV-{n}" for n in range(1, 5) for word in (f"{n}", f"sev{n}", f"sev-{n}")},
+    **{f"p{n - 1}": f"SEV-{n}" for n in range(1, 5)},
+    **dict(zip(("critical", "high", "medium", "low"), SEVERITY_NAMES, strict=True)),
+}
 ID_PLACEHOLDERS = {
     "date": r"\d{8}",
     "time": r"\d{4}",
@@ -33,6 +40,17 @@ ID_CHECKS: dict[str, tuple[int, Callable[[str], bool]]] = {
     "time": (4, lambda s: len(s) == 4 and s.isdecimal()),
     "rand": (4, lambda s: len(s) == 4 and _RAND_CHARS.issuperset(s)),
 }
+
+
+def severity_name(text: str) -> str:
+    """SEV-1..SEV-4 from SEV-1, SEV1, sev1, 1, P0..P3 (P0 = SEV-1) or
+    critical/high/medium/low (vocab.parse_severity, without `re` or `enum`)."""
+    name = SEVERITY_WORDS.get(str(text).strip().lower())
+    if name is None:
+        raise InvalidInput(
+            f"unknown severity {text!r}; use SEV-1..SEV-4, 1..4, P0..P3 or critical/high/medium/low"
+        )
+    return name
 
 
 class SeverityPolicy(Record):

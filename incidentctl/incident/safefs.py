@@ -69,6 +69,15 @@ def not_regular(path: str, mode: int, *, folder: bool = False) -> NotRegular:
     return NotRegular(path, f"is {what}" if what[0] == "a" else what, fix)
 
 
+def entry_problem(path: str) -> str | None:
+    """Why the entry at `path` (not followed) is no regular file; None for one."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror}"
+    return None if stat.S_ISREG(mode) else not_regular(path, mode).reason
+
+
 def _inside(root: str, path: str) -> str:
     """`path` relative to `root` with `/`; ValueError when it is not inside."""
     rel = os.path.relpath(path, root)

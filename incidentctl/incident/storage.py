@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 
 from ..errors import InvalidIncident, WriteError
 from .lines import is_temp_name
@@ -206,11 +207,14 @@ def remove_stale_temps(folder: StrPath, root: StrPath | None = None) -> None:
     except (NotRegular, OSError, ValueError):
         return
     try:
-        for entry in os.scandir(fd):
-            if is_temp_name(entry.name) and entry.is_file(follow_symlinks=False):
-                try:
-                    os.unlink(entry.name, dir_fd=fd)
-                except FileNotFoundError:  # gone already
-                    continue
+        # Names only (a year folder holds thousands), and only the hidden ones tested.
+        for name in [n for n in os.listdir(fd) if n[:1] == "."]:
+            if not is_temp_name(name):
+                continue
+            try:
+                if stat.S_ISREG(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode):
+                    os.unlink(name, dir_fd=fd)
+            except FileNotFoundError:  # gone already
+                continue
     finally:
         os.close(fd)

@@ -6,7 +6,6 @@ reading the config) do not pay for importing it; model.py builds on it.
 
 from __future__ import annotations
 
-import re
 from enum import Enum
 
 from ..errors import InvalidInput
@@ -76,30 +75,12 @@ LIFECYCLE = [
 ]
 ACTIVE = frozenset(LIFECYCLE[:4])
 
-_SEVERITY_ALIASES = {
-    "critical": 1,
-    "high": 2,
-    "medium": 3,
-    "low": 4,
-}
-
 
 def parse_severity(text: str) -> Severity:
     """Accept SEV-1, SEV1, sev1, 1, P0..P3 (P0 = SEV-1), critical/high/medium/low."""
-    raw = str(text).strip().lower()
-    level: int | None = None
-    match = re.fullmatch(r"(?:sev-?)?([1-4])", raw)
-    if match:
-        level = int(match.group(1))
-    elif re.fullmatch(r"p[0-3]", raw):
-        level = int(raw[1]) + 1
-    elif raw in _SEVERITY_ALIASES:
-        level = _SEVERITY_ALIASES[raw]
-    if level is None:
-        raise InvalidInput(
-            f"unknown severity {text!r}; use SEV-1..SEV-4, 1..4, P0..P3 or critical/high/medium/low"
-        )
-    return Severity(f"SEV-{level}")
+    from .config import severity_name
+
+    return Severity(severity_name(text))
 
 
 def parse_status(text: str) -> Status:

@@ -115,6 +115,8 @@ class RepoBase:
     ) -> tuple[list[tuple[str, str, str, str | None]], list[tuple[str, str]]]:
         """`names`, and (path, problem) of the links among the year folders. `many`:
         every name will be matched (a compiled pattern pays off; `log` wants none)."""
+        from ..incident.safefs import entry_problem
+
         top = self._checked_top()
         id_of = self.config.id_matcher_re() if many else self.config.id_matcher()
         found = []
@@ -137,17 +139,23 @@ class RepoBase:
                 odd.append((entry.name, _problem(entry, folder=True)))
         # os.scandir and strings: no Path object per file on the hot path (`log`).
         for folder in folders:
-            try:
-                listing = list(os.scandir(os.path.join(top, folder)))
+            where = os.path.join(top, folder)
+            try:  # a few names of thousands (`containing`): no DirEntry for each
+                listing: list[Any] = (
+                    [n for n in os.listdir(where) if containing in n.lower()]
+                    if containing
+                    else list(os.scandir(where))
+                )
             except OSError as exc:
                 odd.append((folder, f"cannot be read: {exc.strerror}"))
                 continue
             for entry in listing:
-                name = entry.name
-                if containing and containing not in name.lower():
-                    continue
+                name = entry if containing else entry.name
                 if name.endswith(".md") and (ident := id_of(name)) is not None:
-                    problem = None if entry.is_file(follow_symlinks=False) else _problem(entry)
+                    if containing:
+                        problem = entry_problem(os.path.join(where, name))
+                    else:
+                        problem = None if entry.is_file(follow_symlinks=False) else _problem(entry)
                     found.append((ident, folder, name, problem))
         prefix = self.config.incidents_dir.rstrip("/") + "/"
         return sorted(found), [(prefix + name, why) for name, why in sorted(odd)]
@@ -241,11 +249,10 @@ class RepoBase:
     # -- creating -----------------------------------------------------------------
 
     def new_id(self, now: datetime, taken: Iterable[str] = ()) -> str:
-        import secrets
-
         used = {t.lower() for t in taken}
         for _ in range(1000):
-            rand = "".join(secrets.choice(_RAND_ALPHABET) for _ in range(4))
+            # 32 letters: a byte's low 5 bits pick one uniformly (no `secrets`, OpenSSL).
+            rand = "".join(_RAND_ALPHABET[byte & 31] for byte in os.urandom(4))
             ident = self.config.id_format.format(
                 date=now.strftime("%Y%m%d"), time=now.strftime("%H%M"), rand=rand
             )

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from ..errors import InvalidInput
-from ..incident.blocks import escape_text
 from ..incident.file import IncidentFile
 from ..incident.storage import remove_stale_temps, write_atomic
 from ..incident.timeline import Entry, format_entry
 from ..incident.timeutil import format_ts, utcnow
 from ..incident.validation import clean_text, validate
 from .base import Change, RepoBase, one_line
+from .opening import (
+    open_subject,
+    opened_text,
+    opening,
+    remember_front,
+    slugify,
+    summary_markdown,
+)
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
 if TYPE_CHECKING:
@@ -46,7 +53,8 @@ def new(
     `amend` changes the new file before it is written (more entries, say), all in the
     one commit; `subject` and `trailers` then say what the commit holds.
     """
-    from ..incident.model import Environment, Incident, IncidentType, Status, parse_severity
+    from ..incident.jsonview import front_matter_json
+    from ..incident.model import Incident, Status
     from ..incident.render import compose, render
 
     now = now or utcnow()
@@ -54,28 +62,20 @@ def new(
         if opened_at > now:
             raise InvalidInput(f"--at {format_ts(opened_at)} is in the future")
         now = opened_at
-    title = clean_text(title, "title", max_len=200, one_line=True)
-    sev = parse_severity(severity or repo.config.default_severity)
-    try:
-        kind = IncidentType(type or repo.config.default_type)
-    except ValueError:
-        raise InvalidInput(
-            f"unknown type {type!r}; use one of: {', '.join(t.value for t in IncidentType)}"
-        ) from None
-    try:
-        env = Environment(environment or repo.config.default_environment)
-    except ValueError:
-        raise InvalidInput(
-            f"unknown environment {environment!r}; use one of: "
-            f"{', '.join(e.value for e in Environment)}"
-        ) from None
-    service_list = [clean_text(s, "service", max_len=100, one_line=True) for s in services]
-    summary_text = clean_text(summary, "summary") if summary else None
-    author = repo.author()
-    if commander:
-        commander = clean_text(commander, "commander", max_len=200, one_line=True)
-    else:
-        commander = repo.config.oncall.current(now) or author
+    given = opening(
+        repo,
+        title,
+        severity=severity,
+        type=type,
+        environment=environment,
+        services=services,
+        commander=commander,
+        summary=summary,
+        now=now,
+    )
+    title, sev, kind, env = given.title, given.severity, given.type, given.environment
+    service_list, summary_text = given.services, given.summary
+    author, commander = given.author, given.commander
     for label, value in (("detected at", detected_at), ("started at", started_at)):
         if value is not None and value > now:
             raise InvalidInput(f"{label} {format_ts(value)} is in the future")
@@ -92,13 +92,13 @@ def new(
             "id": ident,
             "title": title,
             "status": Status.TRIAGE.value,
-            "severity": sev.value,
-            "type": kind.value,
-            "environment": env.value,
+            "severity": sev,
+            "type": kind,
+            "environment": env,
             "services": service_list,
             "commander": commander,
             "roles": {},
-            "visibility": "restricted" if kind.value == "security" else "internal",
+            "visibility": "restricted" if kind == "security" else "internal",
             "detected_at": detected_at,
             "started_at": started_at,
             "opened_at": now,
@@ -111,16 +111,14 @@ def new(
         if source is not None:
             metadata["source"] = source
         incident = Incident.model_validate(metadata)
-        opened = Entry(now, author, "opened", _opened_text(incident))
-        policy = repo.config.severities[sev.value]
+        first = opened_text(sev, kind, env, service_list, commander)
+        opened = Entry(now, author, "opened", first)
+        policy = repo.config.severities[sev]
         body = render(
             "incident.md.j2",
             {
                 "incident": incident.model_dump(mode="json"),
-                # The summary's lines cannot start a heading or block (blocks.py).
-                "summary": "\n".join(escape_text(summary_text.split("\n")))
-                if summary_text
-                else None,
+                "summary": summary_markdown(summary_text),
                 "timeline": [line.rstrip("\n") for line in format_entry(opened)],
                 "policy": {
                     "description": policy.description,
@@ -135,17 +133,18 @@ def new(
         if amend is not None:
             amend(file)
             text = file.text
-        validate(file)
+        written = validate(file)
         remove_stale_temps(path.parent, repo.git.top)  # left by a command killed mid-write
         write_atomic(path, text, root=repo.git.top, shown=repo.rel(path))
         repo.known.remember(file.front_matter_text, file.id, file.opened_at)
+        # The next command on it (`status`, ...) then needs neither YAML nor the model.
+        remember_front(repo, text, front_matter_json(file, written))
         sha = None
         if commit:
             try:
                 sha = repo.git.commit_only(
                     path,
-                    f"incident({ident}): "
-                    + (subject or f"open {sev.value}: {one_line(title, 50)}"),
+                    f"incident({ident}): " + (subject or open_subject(sev, title)),
                     {"Incident": ident, **(trailers or {})},
                     created=True,
                 )
@@ -160,7 +159,7 @@ def new(
             "open",
             {
                 "status": incident.status.value,
-                "severity": sev.value,
+                "severity": sev,
                 "commander": commander,
             },
         )
@@ -384,24 +383,3 @@ def role_changes(
     if not changes:
         raise InvalidInput("those roles are already assigned; nothing changed")
     return changes, merged
-
-
-def slugify(title: str, max_len: int = 48) -> str:
-    """A file-name-safe slug: ASCII letters, digits and dashes only."""
-    import re
-    import unicodedata
-
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
-    if len(slug) > max_len:
-        slug = slug[:max_len].rsplit("-", 1)[0] or slug[:max_len]
-    return slug or "incident"
-
-
-def _opened_text(incident: Incident) -> str:
-    parts = [f"Incident opened: {incident.severity.value} {incident.type.value}"]
-    parts.append(f" in {incident.environment.value}")
-    if incident.services:
-        parts.append(f" ({', '.join(incident.services)})")
-    parts.append(f". Commander: {incident.commander}.")
-    return "".join(parts)

@@ -20,7 +20,7 @@ from ..incident.timeutil import format_ts, utcnow
 from ..incident.validation import clean_text
 from ..safetext import describe, first_unsafe_in, is_unsafe
 from .base import RepoBase, one_line
-from .lifecycle import slugify
+from .opening import slugify
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
 if TYPE_CHECKING:

@@ -252,7 +252,7 @@ def add_action(
         ident = next_action_id(item["id"] for item in items)
         # As the model dumps a new one: every field, in its order.
         item: dict[str, str | None] = {"id": ident, "title": cleaned, "owner": who}
-        item.update(due=due.isoformat(), status="open", issue=None)
+        item.update(due=due.isoformat(), status="open", issue=None, ticket=None)
         shown = [*items, item]
         front.set("action_items", python_value("action_items", shown), shown)
         text, subject = action_added(ident, cleaned, who, due)
