@@ -191,7 +191,7 @@ def test_issues_sync_messages_are_escaped(repo: Repo, hostile: str, github: GitH
     plain = assert_terminal_safe(output, colour=True)
     assert status == 1
     assert "Validation \\x1b]52;c;cHduZWQ=\\x07\\u202egnp.exe" in plain, plain
-    assert "listing issues labelled" in plain
+    assert "listing tickets labelled" in plain
 
 
 def test_pipes_get_the_same_escaping_without_colour(repo: Repo, hostile: str) -> None:
