@@ -539,3 +539,23 @@ def test_board_watch_redraws_in_a_plain_terminal_until_ctrl_c(repo: Repo) -> Non
             proc.kill()
         os.close(master)
     assert b"Traceback" not in seen
+
+
+def test_notices_say_each_thing_once_and_never_the_placeholder(
+    repo: Repo, receiver: Any, pager: Any
+) -> None:
+    """The heading and fields come from the channel; the text adds only the summary (not
+    while it is still the TODO placeholder) and, on resolution, the post-mortem line."""
+    wired(repo, receiver, pager)
+    bare = json.loads(ok(repo, "open", "Queue stuck", "-s", "SEV-3", "--json").stdout)["id"]
+    [first] = [d for d in receiver.documents if d["incident_id"] == bare]
+    assert first["text"] == "" and first["fields"]["Status"] == "triage"
+    told = ok(repo, "open", "Cart empty", "-s", "SEV-2", "--summary", "Carts lose items.", "--json")
+    ident = json.loads(told.stdout)["id"]
+    [initial] = [d for d in receiver.documents if d["incident_id"] == ident]
+    assert initial["text"] == "Carts lose items."
+    ok(repo, "status", ident, "resolved", "-m", "Cache flushed")
+    final = receiver.documents[-1]
+    assert final["stage"] == "resolved"
+    assert final["text"].count("Cache flushed") == 1 and "A post-mortem follows." in final["text"]
+    assert "Status:" not in final["text"]

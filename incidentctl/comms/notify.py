@@ -260,7 +260,7 @@ def run_event(
     live = [s for s in steps if not s.skipped]
     channels, broken = _usable(settings, {s.channel for s in live if s.channel}, env)
     report.failed += [f"{name}: {why}" for name, why in sorted(broken.items())]
-    summary = _summary(file)
+    summary = _summary(repo, file)
     built = {
         id(s): messages.build(
             repo.config,
@@ -328,11 +328,17 @@ def _current(repo: IncidentRepo, ref: str) -> tuple[Any, dict[str, Any]]:
     return front_matter(repo, repo.rel(path), str(path))
 
 
-def _summary(file: Any) -> str:
+def _summary(repo: IncidentRepo, file: Any) -> str:
+    """The incident's summary for a notice; "" while it is still the placeholder."""
+    import re
+
     from ..incident.sections import find_section, sections
 
     found = find_section(sections(file), "Summary")
-    return found.prose.strip()[:1000] if found else ""
+    prose = found.prose.strip()[:1000] if found else ""
+    if prose and re.search(repo.config.placeholder_pattern, prose):
+        return ""
+    return prose
 
 
 def _war_room(channel: Channel, message: Any, data: dict[str, Any]) -> Delivery:

@@ -54,6 +54,8 @@ def field_sections(message: Message) -> list[dict[str, Any]]:
 
 def text_sections(message: Message) -> list[dict[str, Any]]:
     body = t.slack(t.clip(t.clean(message.text, lines=True), MAX_TEXT))
+    if not body.strip():
+        return []  # Slack refuses a section without text
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": piece}}
         for piece in t.chunks(body, SECTION_TEXT)
@@ -73,10 +75,12 @@ def blocks(message: Message) -> list[dict[str, Any]]:
 
 
 def fallback(message: Message) -> str:
-    """The top-level `text`: the notification's line, then as much of the summary as fits."""
-    first = t.slack(t.heading(message))
-    rest = t.slack(t.clean(message.text, lines=True))
-    return t.clip_entities(f"{first}\n{rest}" if rest else first, FALLBACK_TEXT - 1)
+    """The top-level `text` (notifications, screen readers): the heading, the fields,
+    then as much of the summary as fits."""
+    lines = [t.heading(message), *(f"{name}: {value}" for name, value in t.fields(message))]
+    if rest := t.clean(message.text, lines=True):
+        lines += ["", rest]
+    return t.clip_entities(t.slack("\n".join(lines)), FALLBACK_TEXT - 1)
 
 
 def payload(message: Message) -> dict[str, Any]:
