@@ -198,3 +198,24 @@ def test_serve_tells_on_open_and_reminds_when_an_update_is_due(
     assert server.terminate() == 0
     assert stages(receiver, late) == ["update"]  # once, however long it ran
     assert repo.git("status", "--porcelain") == ""
+
+
+def test_alerts_that_resolve_an_incident_tell_and_resolve_the_page(
+    repo: Repo, receiver: Any, pager: Any
+) -> None:
+    """With `[alerts] resolve_to = "resolved"`, the Alertmanager group firing opens a
+    SEV-1 (initial notice, page) and its all-resolved payload resolves it: the final
+    notice goes out and the page is resolved, as `status ID resolved` would do."""
+    fixtures = Path(__file__).resolve().parent / "fixtures" / "alerts"
+    wired(repo, receiver, pager, '\n[alerts]\nresolve_to = "resolved"\n')
+    ok(repo, "open", "--alert-payload", f"@{fixtures / 'alertmanager-firing-3.json'}")
+    [incident] = repo.json("list")
+    ident = incident["id"]
+    assert stages(receiver, ident) == ["initial"]
+    assert pager.alerts[ident] == "triggered"
+    partly = ok(repo, "open", "--alert-payload", f"@{fixtures / 'alertmanager-one-resolved.json'}")
+    assert stages(receiver, ident) == ["initial"], partly.output  # no status change: no notice
+    ok(repo, "open", "--alert-payload", f"@{fixtures / 'alertmanager-all-resolved.json'}")
+    assert repo.json("show", ident)["status"] == "resolved"
+    assert stages(receiver, ident) == ["initial", "resolved"]
+    assert pager.alerts[ident] == "resolved"

@@ -60,6 +60,17 @@ class Outcome:
     ignored: int = 0  # payloads with nothing to do (resolved, with nothing open)
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def events(self) -> list[str]:
+        """The notification rules' events of what the payloads did to a committed
+        incident: opened it, or moved its status (alerts.resolve_to)."""
+        if self.id is None or self.commit is None:
+            return []
+        if self.opened:
+            return ["open"]
+        if "status_from" in self.extra:
+            return ["status", "resolved"] if self.status == "resolved" else ["status"]
+        return []
+
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.id,

@@ -165,8 +165,11 @@ def _apply_group(
         target = active[0]
 
         def mutate(file: IncidentFile) -> str:
+            before = str(file.data.get("status"))
             subject = fold(repo, settings, file, group, outcome)
             outcome.status = str(file.data.get("status"))
+            if outcome.status != before:
+                outcome.extra["status_from"] = before
             outcome.severity = str(file.data.get("severity"))
             return subject
 

@@ -33,8 +33,9 @@ class Follow(Protocol):
     line gives the notification rules, comms; alerts never imports them). Each
     returns lines for the log; an exception is logged and the writer goes on."""
 
-    def opened(self, repo: IncidentRepo, ident: str) -> list[str]:
-        """After an alert opened incident `ident` (committed)."""
+    def changed(self, repo: IncidentRepo, ident: str, events: list[str]) -> list[str]:
+        """After alerts opened incident `ident` or moved its status (committed): the
+        rules' events (`open`; `status`, `resolved`)."""
         ...
 
     def tick(self, repo: IncidentRepo) -> list[str]:
@@ -181,15 +182,16 @@ class Writer(threading.Thread):
         outcomes = intake.apply(repo, notices, trailers={"Alert-Batch": batch})
         self.spool.done(kept)
         self._count(outcomes, len(kept))
-        self._opened(repo, outcomes)
+        self._changed(repo, outcomes)
 
-    def _opened(self, repo: IncidentRepo, outcomes: list[Outcome]) -> None:
+    def _changed(self, repo: IncidentRepo, outcomes: list[Outcome]) -> None:
         follow = self.follow
         if follow is None:
             return
         for outcome in outcomes:
-            if outcome.opened and outcome.id and outcome.commit:
-                self._follow(partial(follow.opened, repo, outcome.id))
+            events = outcome.events()
+            if events and outcome.id:
+                self._follow(partial(follow.changed, repo, outcome.id, events))
 
     def _follow(self, call: Callable[[], list[str]]) -> None:
         try:

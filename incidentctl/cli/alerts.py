@@ -61,10 +61,11 @@ def open_from_alert(
         )
         click.echo(f"  {commit_note(outcome.commit, outcome.extra.get('pushed'))}")
     state = click.get_current_context().find_object(State)
-    if outcome.opened and outcome.id and outcome.commit and not (state and state.no_notify):
+    events = outcome.events()
+    if events and outcome.id and not (state and state.no_notify):
         from .notices import tell
 
-        for line in tell(repo, outcome.id, ["open"]):
+        for line in tell(repo, outcome.id, events):
             click.echo(line, err=True)
 
 

@@ -49,8 +49,8 @@ class Follow:
     """What `serve` does besides taking alerts (comms): the rules for the incidents
     alerts open, and every minute the outbox retried and `due --fire`."""
 
-    def opened(self, repo: IncidentRepo, ident: str) -> list[str]:
-        return tell(repo, ident, ["open"])
+    def changed(self, repo: IncidentRepo, ident: str, events: list[str]) -> list[str]:
+        return tell(repo, ident, events)
 
     def tick(self, repo: IncidentRepo) -> list[str]:
         if not configured(repo):
