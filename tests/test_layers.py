@@ -5,7 +5,7 @@
                                          capabilities: use the repository, never each other
     repo                                 one repository: IncidentRepo, git, sync, merge
     incident                             one incident file and the policy, no git
-    errors, safetext, record             the base
+    errors, safetext, record, deadline   the base
 
 Every import counts: at the top of a module, inside a function, under TYPE_CHECKING.
 A new top-level module or package must be given a layer here, which is the moment to
@@ -30,6 +30,7 @@ LAYERS = {
     "errors": BASE,
     "safetext": BASE,
     "record": BASE,
+    "deadline": BASE,
     "incident": INCIDENT,
     "repo": REPO,
     "review": CAPABILITY,

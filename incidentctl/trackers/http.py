@@ -14,11 +14,9 @@ to its last byte (a server that drips its answer is cut off).
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import re
-import socket
 import threading
 import time
 import urllib.error
@@ -29,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import __version__
+from ..deadline import HTTPHandler, HTTPSHandler, Watch
 from ..errors import IncidentctlError
 
 _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="([^"]+)"')
@@ -95,61 +94,6 @@ def _secs(value: float) -> str:
     return f"{value:.0f} s" if value >= 10 else f"{value:.2g} s"
 
 
-class _Watch:
-    """Shuts the sockets of one request down when its time is up.
-
-    A socket timeout bounds each read, not the request: a server sending one byte
-    a second would hold it for ever. A timer closing the sockets bounds the whole.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
-        self.expired = False
-
-    def add(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._sockets.append(sock)
-            if self.expired:
-                _shut(sock)
-
-    def expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            for sock in self._sockets:
-                _shut(sock)
-
-
-def _shut(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):  # already closed
-        sock.shutdown(socket.SHUT_RDWR)
-
-
-class _Watched:
-    """A handler mixin: connections it opens register their socket with `watch`."""
-
-    watch: _Watch | None = None
-
-    def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
-        watch = self.watch
-
-        class Connection(http_class):  # type: ignore[misc]
-            def connect(self) -> None:
-                super().connect()
-                if watch is not None:
-                    watch.add(self.sock)
-
-        return super().do_open(Connection, req, **kwargs)  # type: ignore[misc]
-
-
-class _HTTPHandler(_Watched, urllib.request.HTTPHandler):
-    pass
-
-
-class _HTTPSHandler(_Watched, urllib.request.HTTPSHandler):
-    pass
-
-
 def _read(response: Any) -> bytes:
     """The whole answer, refusing one larger than MAX_BODY."""
     body: bytes = response.read(MAX_BODY + 1)
@@ -202,7 +146,7 @@ class Client:
                 "control characters inside"
             )
         self._token = token
-        self._handlers = (_HTTPHandler(), _HTTPSHandler())
+        self._handlers = (HTTPHandler(), HTTPSHandler())
         self._opener = urllib.request.build_opener(_SameOriginRedirects, *self._handlers)
         self.policy = policy or Policy()
 
@@ -230,7 +174,7 @@ class Client:
         if data is not None:
             request.add_header("Content-Type", "application/json")
         timeout = self.policy.timeout
-        watch = _Watch()
+        watch = Watch()
         for handler in self._handlers:
             handler.watch = watch
         timer = threading.Timer(timeout, watch.expire)
@@ -263,7 +207,7 @@ class Client:
                 f"{method} {self._path(url)}: the answer from {parsed.netloc} is not JSON"
             ) from None
 
-    def _unreachable(self, method: str, url: str, watch: _Watch, reason: str) -> TrackerError:
+    def _unreachable(self, method: str, url: str, watch: Watch, reason: str) -> TrackerError:
         host = urllib.parse.urlsplit(url).netloc
         if watch.expired or "timed out" in reason:
             reason = f"no complete answer within {_secs(self.policy.timeout)}, --timeout"

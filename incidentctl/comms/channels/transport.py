@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import socket
 import ssl
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ... import __version__
+from ...deadline import HTTPHandler, HTTPSHandler, Watch
 
 MAX_ANSWER = 64 * 1024
 USER_AGENT = f"incidentctl/{__version__}"
@@ -78,58 +78,6 @@ def context(ca_file: str | None = None) -> ssl.SSLContext:
     return ctx
 
 
-class _Watch:
-    """Shuts the sockets of one request down when its time is up."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
-        self.expired = False
-
-    def add(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._sockets.append(sock)
-            if self.expired:
-                _shut(sock)
-
-    def expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            for sock in self._sockets:
-                _shut(sock)
-
-
-def _shut(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-
-
-class _Watched:
-    watch: _Watch
-
-    def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
-        watch = self.watch
-
-        class Connection(http_class):  # type: ignore[misc]
-            def connect(self) -> None:
-                super().connect()
-                watch.add(self.sock)
-
-        return super().do_open(Connection, req, **kwargs)  # type: ignore[misc]
-
-
-class _HTTPHandler(_Watched, urllib.request.HTTPHandler):
-    def __init__(self, watch: _Watch) -> None:
-        super().__init__()
-        self.watch = watch
-
-
-class _HTTPSHandler(_Watched, urllib.request.HTTPSHandler):
-    def __init__(self, watch: _Watch, ctx: ssl.SSLContext) -> None:
-        super().__init__(context=ctx)
-        self.watch = watch
-
-
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None  # urllib then raises HTTPError with the 3xx status
@@ -142,8 +90,8 @@ def send(request: urllib.request.Request, *, timeout: float, ctx: ssl.SSLContext
     if timeout <= 0:
         raise Unreachable("no time left to try", retry=True)
     where = _where(request.full_url)
-    watch = _Watch()
-    handlers: list[Any] = [_NoRedirects, _HTTPHandler(watch), _HTTPSHandler(watch, ctx)]
+    watch = Watch()
+    handlers: list[Any] = [_NoRedirects, HTTPHandler(watch), HTTPSHandler(watch, ctx)]
     if urllib.parse.urlsplit(request.full_url).hostname in ("127.0.0.1", "::1", "localhost"):
         handlers.append(urllib.request.ProxyHandler({}))  # loopback never goes via a proxy
     opener = urllib.request.build_opener(*handlers)
@@ -210,7 +158,7 @@ def _late(where: str, timeout: float) -> str:
     return f"no complete answer from {where} within {timeout:g} s"
 
 
-def _unreachable(reason: object, where: str, timeout: float, watch: _Watch) -> Unreachable:
+def _unreachable(reason: object, where: str, timeout: float, watch: Watch) -> Unreachable:
     if watch.expired or isinstance(reason, (TimeoutError, socket.timeout)):
         return Unreachable(_late(where, timeout))
     if isinstance(reason, ssl.SSLCertVerificationError):
