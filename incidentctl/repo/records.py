@@ -65,7 +65,7 @@ def records(
         for _, folder, name, problem in sorted(found, key=lambda n: n[2])
         if problem is None
     ]
-    known = _index_blobs(repo, top)
+    known = index_blobs(repo, top)
     fronts = FrontCache(repo.git.gitdir, "fm")
     times = FrontCache(repo.git.gitdir, "timeline") if timelines else None
     out = []
@@ -144,7 +144,7 @@ def _decode(raw: bytes, rel: str) -> str:
     return decode(raw, rel)
 
 
-def _index_blobs(repo: RepoBase, top: str) -> dict[str, str]:
+def index_blobs(repo: RepoBase, top: str) -> dict[str, str]:
     """{path: blob id} of the tracked files under `top` whose work-tree copy git does
     not report as changed (those, and untracked files, are hashed when read)."""
     from .proc import Process

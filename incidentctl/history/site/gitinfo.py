@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from ...incident.storage import read_limited
 from ...repo.git.run import run_git
+from ...repo.records import index_blobs
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows it)
 if TYPE_CHECKING:
@@ -77,32 +78,13 @@ class Prefetch:
         try:
             self.head = head(self.repo)
             self.touched = touched_since(self.repo, self.old_head, self.head)
-            self.index = _index_blobs(self.repo)
+            self.index = index_blobs(self.repo, self.repo.config.incidents_dir.rstrip("/"))
         except Exception:  # git unusable: every page is built, every file hashed
             self.touched, self.index = None, {}
 
     def wait(self) -> Prefetch:
         self._thread.join()
         return self
-
-
-def _index_blobs(repo: RepoBase) -> dict[str, str]:
-    """{path: blob id} of the tracked files under the incidents folder whose work
-    tree copy git does not report as changed."""
-    top = repo.config.incidents_dir.rstrip("/")
-    code, listed = _git(repo, "ls-files", "-s", "-z", "--", top)
-    code2, changed = _git(repo, "diff-files", "--name-only", "-z", "--", top)
-    blobs: dict[str, str] = {}
-    if code != 0 or code2 != 0:
-        return blobs
-    dirty = set(changed.split("\0"))
-    for record in listed.split("\0"):
-        info, tab, path = record.partition("\t")
-        if tab and path not in dirty:
-            mode, blob, stage = info.split(" ")
-            if mode in ("100644", "100755") and stage == "0":
-                blobs[path] = blob
-    return blobs
 
 
 def blob_ids(repo: RepoBase, rels: Iterable[str], index: dict[str, str]) -> dict[str, str]:
