@@ -15,7 +15,6 @@ page by page.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import urllib.parse
@@ -80,18 +79,14 @@ class GitLab(Client):
         headers["PRIVATE-TOKEN"] = self._token
         return headers
 
-    def error_message(self, body: bytes) -> str:
-        try:
-            data = json.loads(body)
-        except ValueError:
-            data = None
+    def error_parts(self, data: dict[str, Any]) -> list[str]:
+        """GitLab's `message`, `error`, `error_description` (strings, lists or objects)."""
         parts: list[str] = []
-        if isinstance(data, dict):
-            for key in ("message", "error", "error_description"):
-                text = _flatten(data.get(key))
-                if text and text not in parts:
-                    parts.append(text)
-        return " ".join("; ".join(parts).split())[:200] or "no message"
+        for key in ("message", "error", "error_description"):
+            text = _flatten(data.get(key))
+            if text and text not in parts:
+                parts.append(text)
+        return parts
 
     def hint(self, status: int, message: str, headers: dict[str, str]) -> str:
         if status == 403 and "retry-after" not in headers:

@@ -218,13 +218,21 @@ class Client:
     def _path(self, url: str) -> str:
         return urllib.parse.urlsplit(url).path
 
+    error_limit = 200  # characters of the server's words in an error
+
     def error_message(self, body: bytes) -> str:
         """The server's own words in an error answer (one line, bounded)."""
         try:
-            message = str(json.loads(body).get("message", ""))
-        except (ValueError, AttributeError):
-            message = ""
-        return " ".join(message.split())[:200] or "no message"
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        parts = self.error_parts(data) if isinstance(data, dict) else []
+        return " ".join("; ".join(parts).split())[: self.error_limit] or "no message"
+
+    def error_parts(self, data: dict[str, Any]) -> list[str]:
+        """The messages of an error answer's JSON object (a subclass knows its shape)."""
+        message = str(data.get("message", ""))
+        return [message] if message else []
 
     def _http_error(
         self, method: str, status: int, body: bytes, headers: dict[str, str]

@@ -16,7 +16,6 @@ session and auth handling, which would each have to be made to keep these promis
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
 import urllib.parse
@@ -84,23 +83,20 @@ class Jira(Client):
 
     # -- errors --------------------------------------------------------------------------
 
-    def error_message(self, body: bytes) -> str:
-        """Jira's `errorMessages` and field `errors` in one bounded line."""
-        try:
-            data = json.loads(body)
-        except ValueError:
-            data = None
+    error_limit = 300
+
+    def error_parts(self, data: dict[str, Any]) -> list[str]:
+        """Jira's `errorMessages` and field `errors`."""
         parts: list[str] = []
-        if isinstance(data, dict):
-            messages = data.get("errorMessages")
-            if isinstance(messages, list):
-                parts += [str(m) for m in messages]
-            errors = data.get("errors")
-            if isinstance(errors, dict):
-                parts += [f"{field}: {text}" for field, text in errors.items()]
-            if not parts and data.get("message"):
-                parts.append(str(data["message"]))
-        return " ".join("; ".join(parts).split())[:300] or "no message"
+        messages = data.get("errorMessages")
+        if isinstance(messages, list):
+            parts += [str(m) for m in messages]
+        errors = data.get("errors")
+        if isinstance(errors, dict):
+            parts += [f"{field}: {text}" for field, text in errors.items()]
+        if not parts and data.get("message"):
+            parts.append(str(data["message"]))
+        return parts
 
     def _http_error(
         self, method: str, status: int, body: bytes, headers: dict[str, str]
