@@ -326,7 +326,9 @@ def run(argv: Sequence[str]) -> int | None:
     else:
         report = change_report(change, bool(opts["as_json"]))
     sys.stdout.write(report + "\n")
-    if not opts["no_notify"] and _notifies(repo):
+    from .comms import wanted
+
+    if not opts["no_notify"] and wanted(repo.config.sections):
         # Only when channels, commands or rules are configured: then the
         # notification rules run as after the click command (comms).
         sys.stdout.flush()
@@ -334,11 +336,6 @@ def run(argv: Sequence[str]) -> int | None:
 
         after_change(repo, change, events_of(change.subject), False)
     return 0
-
-
-def _notifies(repo: IncidentRepo) -> bool:
-    sections = repo.config.sections
-    return any(sections.get(name) for name in ("channels", "commands", "rules"))
 
 
 def _apply(command: str, repo: IncidentRepo, opts: dict[str, object]) -> Change:

@@ -15,8 +15,9 @@ if TYPE_CHECKING:
 
 def configured(repo: IncidentRepo) -> bool:
     """Whether anything could be told or run: channels, commands or rules configured."""
-    sections = repo.config.sections
-    return any(sections.get(name) for name in ("channels", "commands", "rules"))
+    from ..comms import wanted
+
+    return wanted(repo.config.sections)
 
 
 def after_change(repo: IncidentRepo, change: Change, events: list[str], no_notify: bool) -> None:
